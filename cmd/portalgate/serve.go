@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"github.com/portalgate/portalgate/gateway"
+	"github.com/portalgate/portalgate/gateway/store/storeurl"
+	"github.com/portalgate/portalgate/tenants"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (YAML; see configs/config.schema.json)")
+	addr := fs.String("addr", ":8080", "listen address")
+	storeURL := fs.String("store", "", `state store: "redis://…", "rediss://…", "redis-sentinel://…", or "bolt:PATH"; empty means bbolt in --data-dir`)
+	dataDir := fs.String("data-dir", ".", "directory of the embedded store when --store is empty")
+	tls := fs.Bool("behind-tls", false, "clients reach the gateway over HTTPS (a TLS-terminating proxy in front)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		fmt.Fprintln(stderr, "serve: --config is required")
+		fs.Usage()
+		return errUsage
+	}
+	level, err := parseLevel(*logLevel)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(gateway.WithRequestID(gateway.NewJSONHandler(stdout, level)))
+
+	cfg, err := tenants.LoadFile(*configPath)
+	if err != nil {
+		return err
+	}
+	st, err := storeurl.Open(ctx, *storeURL, storeurl.Options{BoltPath: filepath.Join(*dataDir, "portalgate.db")})
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer st.Close()
+
+	srv, err := gateway.New(gateway.Options{Logger: logger, TLS: *tls, Version: version})
+	if err != nil {
+		return err
+	}
+	srv.AddReadyCheck("store", st.Ping)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *addr, err)
+	}
+	logger.Info("portalgate serving", "addr", ln.Addr().String(), "networks", len(cfg.Networks), "version", version)
+	srv.SetReady(true)
+	return gateway.Serve(ctx, ln, srv.Handler(), gateway.ServeOptions{Logger: logger})
+}
