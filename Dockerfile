@@ -20,7 +20,10 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # No shell, no package manager: only the binary, CA certificates and tzdata.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/portalgate /portalgate
-USER nonroot
+# Numeric, so that Kubernetes can verify runAsNonRoot; the home directory is
+# where the embedded store lives when no Redis is configured.
+USER 65532:65532
+WORKDIR /home/nonroot
 EXPOSE 8080
 # Mount the configuration (and any secrets it names) at /etc/portalgate.
 ENTRYPOINT ["/portalgate"]
