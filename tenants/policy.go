@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"fmt"
+	"github.com/portalgate/portalgate/fhir"
 	"mime"
 	"reflect"
 	"slices"
@@ -121,11 +122,11 @@ func seedPolicy() Policy {
 			// Examples of results a clinician explains before release;
 			// each network lists its own.
 			HeldForClinician: []CodeToken{
-				{System: "http://loinc.org", Code: "7917-8"},  // HIV 1 Ab [Presence] in Serum
-				{System: "http://loinc.org", Code: "56888-1"}, // HIV 1+2 Ab + HIV 1 p24 Ag [Presence] in Serum or Plasma
-				{System: "http://loinc.org", Code: "75622-1"}, // HIV 1 and 2 tests - Meaningful Use set
-				{System: "http://loinc.org", Code: "51969-4"}, // Genetic analysis report
-				{System: "http://loinc.org", Code: "11526-1"}, // Pathology study
+				loinc("7917-8"),  // HIV 1 Ab [Presence] in Serum
+				loinc("56888-1"), // HIV 1+2 Ab + HIV 1 p24 Ag [Presence] in Serum or Plasma
+				loinc("75622-1"), // HIV 1 and 2 tests - Meaningful Use set
+				loinc("51969-4"), // Genetic analysis report
+				loinc("11526-1"), // Pathology study
 			},
 			AutoReleaseAfter: Duration(4 * 24 * time.Hour),
 		},
@@ -320,4 +321,9 @@ func (p *SessionPolicy) validate(path string, report reporter) {
 	if p.MaxLifetime < p.IdleTimeout {
 		report(joinPath(path, "maxLifetime"), "must be at least idleTimeout (%s), found %s", p.IdleTimeout, p.MaxLifetime)
 	}
+}
+
+// loinc is a LOINC code as a policy token.
+func loinc(code string) CodeToken {
+	return CodeToken{fhir.Token{System: "http://loinc.org", Code: code, SystemSet: true}}
 }

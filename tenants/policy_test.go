@@ -34,7 +34,7 @@ func TestPolicyPresetAndOverrides(t *testing.T) {
 		p.Results.AutoReleaseAfter.Std() != 48*time.Hour || p.Session.IdleTimeout.Std() != 15*time.Minute {
 		t.Errorf("overrides not applied: %+v", p)
 	}
-	if len(p.Results.HeldForClinician) != 2 || !p.Results.HeldForClinician[1].AnySystem {
+	if len(p.Results.HeldForClinician) != 2 || p.Results.HeldForClinician[1].SystemSet {
 		t.Errorf("held codes = %v, want the file's list in place of the preset's", p.Results.HeldForClinician)
 	}
 	// Untouched fields keep the preset's values.

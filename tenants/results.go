@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"fmt"
+	"github.com/portalgate/portalgate/fhir"
 	"slices"
 	"strings"
 	"time"
@@ -13,44 +14,33 @@ type Coding struct {
 	Code   string
 }
 
-// CodeToken matches codings the way a FHIR token search does:
+// CodeToken is a FHIR token (fhir.Token) as a policy file writes it:
 // "system|code" matches that code in that system, "system|" any code in the
 // system, "code" that code in any system, and "|code" that code without a
-// system.
-type CodeToken struct {
-	System string
-	Code   string
-	// AnySystem is set for the bare "code" form.
-	AnySystem bool
-}
+// system. Policy files are stricter than search URLs: no surrounding space
+// and at most one "|".
+type CodeToken struct{ fhir.Token }
 
 // ParseCodeToken parses "system|code", "system|", "|code" or "code".
 func ParseCodeToken(s string) (CodeToken, error) {
-	system, code, hasBar := strings.Cut(s, "|")
 	switch {
-	case strings.TrimSpace(s) != s || s == "" || s == "|":
-		return CodeToken{}, fmt.Errorf("invalid code %q: want system|code", s)
-	case strings.Contains(code, "|"):
+	case strings.TrimSpace(s) != s:
+		return CodeToken{}, fmt.Errorf("invalid code %q: surrounding space", s)
+	case strings.Count(s, "|") > 1:
 		return CodeToken{}, fmt.Errorf("invalid code %q: more than one |", s)
-	case !hasBar:
-		return CodeToken{Code: s, AnySystem: true}, nil
 	}
-	return CodeToken{System: system, Code: code}, nil
+	t, err := fhir.ParseToken(s)
+	if err != nil {
+		return CodeToken{}, fmt.Errorf("invalid code %q: want system|code", s)
+	}
+	return CodeToken{t}, nil
 }
 
 // Matches reports whether the token matches a coding.
-func (t CodeToken) Matches(c Coding) bool {
-	switch {
-	case t.AnySystem:
-		return c.Code == t.Code
-	case t.Code == "":
-		return c.System == t.System
-	}
-	return c == Coding{t.System, t.Code}
-}
+func (t CodeToken) Matches(c Coding) bool { return t.Token.Matches(c.System, c.Code) }
 
 func (t CodeToken) String() string {
-	if t.AnySystem {
+	if !t.SystemSet {
 		return t.Code
 	}
 	return t.System + "|" + t.Code

@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"errors"
+	"github.com/portalgate/portalgate/fhir"
 	"testing"
 	"time"
 )
@@ -27,8 +28,8 @@ func TestResultReleaseState(t *testing.T) {
 		{"sensitive code, any coding", p, hiv, issued, "2030-01-01T00:00:00Z", ResultRelease{State: ResultHeld}},
 		{"no issue time", p, glucose, time.Time{}, "2030-01-01T00:00:00Z", ResultRelease{State: ResultHeld}},
 		{"no delay", ResultPolicy{}, glucose, issued, "2026-11-18T12:00:00Z", ResultRelease{ResultReleased, issued}},
-		{"whole code system held", ResultPolicy{HeldForClinician: []CodeToken{{System: "http://loinc.org"}}}, glucose, issued, "2030-01-01T00:00:00Z", ResultRelease{State: ResultHeld}},
-		{"code in any system held", ResultPolicy{HeldForClinician: []CodeToken{{Code: "local-1", AnySystem: true}}}, hiv, issued, "2030-01-01T00:00:00Z", ResultRelease{State: ResultHeld}},
+		{"whole code system held", ResultPolicy{HeldForClinician: []CodeToken{{fhir.Token{System: "http://loinc.org", SystemSet: true}}}}, glucose, issued, "2030-01-01T00:00:00Z", ResultRelease{State: ResultHeld}},
+		{"code in any system held", ResultPolicy{HeldForClinician: []CodeToken{{fhir.Token{Code: "local-1"}}}}, hiv, issued, "2030-01-01T00:00:00Z", ResultRelease{State: ResultHeld}},
 	}
 	for _, tt := range tests {
 		got := tt.policy.ReleaseState(tt.codes, tt.issued, at(tt.now))
@@ -45,14 +46,14 @@ func TestParseCodeToken(t *testing.T) {
 		match Coding
 		miss  Coding
 	}{
-		{"http://loinc.org|7917-8", CodeToken{System: "http://loinc.org", Code: "7917-8"}, Coding{"http://loinc.org", "7917-8"}, Coding{"http://snomed.info/sct", "7917-8"}},
-		{"http://loinc.org|", CodeToken{System: "http://loinc.org"}, Coding{"http://loinc.org", "1-8"}, Coding{"", "1-8"}},
-		{"|abc", CodeToken{Code: "abc"}, Coding{"", "abc"}, Coding{"x", "abc"}},
-		{"abc", CodeToken{Code: "abc", AnySystem: true}, Coding{"x", "abc"}, Coding{"x", "abd"}},
+		{"http://loinc.org|7917-8", CodeToken{fhir.Token{System: "http://loinc.org", Code: "7917-8", SystemSet: true}}, Coding{"http://loinc.org", "7917-8"}, Coding{"http://snomed.info/sct", "7917-8"}},
+		{"http://loinc.org|", CodeToken{fhir.Token{System: "http://loinc.org", SystemSet: true}}, Coding{"http://loinc.org", "1-8"}, Coding{"", "1-8"}},
+		{"|abc", CodeToken{fhir.Token{Code: "abc", SystemSet: true}}, Coding{"", "abc"}, Coding{"x", "abc"}},
+		{"abc", CodeToken{fhir.Token{Code: "abc"}}, Coding{"x", "abc"}, Coding{"x", "abd"}},
 	}
 	for _, tt := range tests {
 		got, err := ParseCodeToken(tt.in)
-		if err != nil || got != tt.want || got.String() != tt.in && !got.AnySystem {
+		if err != nil || got != tt.want || got.String() != tt.in && got.SystemSet {
 			t.Errorf("ParseCodeToken(%q) = %+v, %v", tt.in, got, err)
 		}
 		if !got.Matches(tt.match) || got.Matches(tt.miss) {
