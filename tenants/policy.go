@@ -2,7 +2,6 @@ package tenants
 
 import (
 	"fmt"
-	"github.com/portalgate/portalgate/fhir"
 	"mime"
 	"reflect"
 	"slices"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/portalgate/portalgate/fhir"
 )
 
 // Policy is a network's rules for proxies, messages, results, appointments,

@@ -2,10 +2,11 @@ package tenants
 
 import (
 	"fmt"
-	"github.com/portalgate/portalgate/fhir"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/portalgate/portalgate/fhir"
 )
 
 // Coding is a code in a code system, as in a FHIR Coding.

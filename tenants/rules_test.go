@@ -2,9 +2,10 @@ package tenants
 
 import (
 	"errors"
-	"github.com/portalgate/portalgate/fhir"
 	"testing"
 	"time"
+
+	"github.com/portalgate/portalgate/fhir"
 )
 
 func TestResultReleaseState(t *testing.T) {
