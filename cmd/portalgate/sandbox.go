@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/portalgate/portalgate/gateway"
 	"github.com/portalgate/portalgate/gateway/sandbox"
+	"github.com/portalgate/portalgate/gateway/store"
 	"github.com/portalgate/portalgate/gateway/store/storeurl"
 )
 
@@ -39,34 +41,70 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		defer os.RemoveAll(dir)
 	}
-	st, err := storeurl.Open(ctx, "", storeurl.Options{BoltPath: filepath.Join(dir, "portalgate.db")})
-	if err != nil {
-		return fmt.Errorf("opening the embedded store: %w", err)
-	}
-	defer st.Close()
-
 	// Listen first: the sandbox's URLs name the actual address (port 0 works).
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
-	baseURL := "http://" + ln.Addr().String()
-
-	srv, err := gateway.New(gateway.Options{Logger: logger, Version: version})
+	app, err := newSandboxApp(ctx, sandboxOptions{
+		BaseURL: "http://" + ln.Addr().String(), DataDir: dir, FHIRData: *fhirData, Seed: *seed, Logger: logger,
+	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv.AddReadyCheck("store", st.Ping)
-	sb, err := sandbox.New(sandbox.Options{BaseURL: baseURL, FHIRData: *fhirData, Seed: *seed, Logger: logger})
+	defer app.store.Close()
+	printSandbox(stdout, app.sandbox)
+	return gateway.Serve(ctx, ln, app.server.Handler(), gateway.ServeOptions{Logger: logger})
+}
+
+type sandboxOptions struct {
+	BaseURL  string
+	DataDir  string
+	FHIRData string
+	Seed     uint64
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// sandboxApp is the whole sandbox, assembled as the sandbox command runs it.
+type sandboxApp struct {
+	server  *gateway.Server
+	sandbox *sandbox.Sandbox
+	store   store.Store
+}
+
+// newSandboxApp assembles the sandbox: the embedded store, the simulated
+// network with its EHRs and identity provider, the sandbox people enrolled,
+// and the gateway serving all of it. It is ready when it returns.
+func newSandboxApp(ctx context.Context, opts sandboxOptions) (*sandboxApp, error) {
+	st, err := storeurl.Open(ctx, "", storeurl.Options{BoltPath: filepath.Join(opts.DataDir, "portalgate.db"), Now: opts.Now})
 	if err != nil {
-		ln.Close()
-		return err
+		return nil, fmt.Errorf("opening the embedded store: %w", err)
+	}
+	app, err := assembleSandbox(ctx, st, opts)
+	if err != nil {
+		st.Close()
+	}
+	return app, err
+}
+
+func assembleSandbox(ctx context.Context, st store.Store, opts sandboxOptions) (*sandboxApp, error) {
+	sb, err := sandbox.New(sandbox.Options{BaseURL: opts.BaseURL, FHIRData: opts.FHIRData, Seed: opts.Seed, Now: opts.Now, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	srv, svc, err := assembleGateway(sb.Config(), st, gatewayOptions{
+		Logger: opts.Logger, Source: "portalgate-sandbox", OperatorToken: sandbox.OperatorToken, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := sb.Enroll(ctx, svc.accounts); err != nil {
+		return nil, err
 	}
 	sb.Register(srv)
-	printSandbox(stdout, sb)
-	srv.SetReady(true)
-	return gateway.Serve(ctx, ln, srv.Handler(), gateway.ServeOptions{Logger: logger})
+	return &sandboxApp{server: srv, sandbox: sb, store: st}, nil
 }
 
 func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
@@ -78,6 +116,7 @@ func printSandbox(w io.Writer, sb *sandbox.Sandbox) {
 	idx := sb.Index()
 	for _, n := range idx.Networks {
 		fmt.Fprintf(w, "  network %s (%s)\n", n.ID, n.Name)
+		fmt.Fprintf(w, "    sign in    %s\n", n.Login)
 		for _, o := range n.Orgs {
 			fmt.Fprintf(w, "    %-20s %-7s %s\n", o.ID, o.Platform, o.FHIRBase)
 		}

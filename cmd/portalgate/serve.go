@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/portalgate/portalgate/gateway"
+	"github.com/portalgate/portalgate/gateway/store"
 	"github.com/portalgate/portalgate/gateway/store/storeurl"
 	"github.com/portalgate/portalgate/tenants"
 )
@@ -22,6 +24,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	storeURL := fs.String("store", "", `state store: "redis://…", "rediss://…", "redis-sentinel://…", or "bolt:PATH"; empty means bbolt in --data-dir`)
 	dataDir := fs.String("data-dir", ".", "directory of the embedded store when --store is empty")
 	tls := fs.Bool("behind-tls", false, "clients reach the gateway over HTTPS (a TLS-terminating proxy in front)")
+	operatorTokenFile := fs.String("operator-token-file", "", "file holding the operator API's Bearer token; empty turns the operator API off")
+	source := fs.String("audit-source", "portalgate", "this gateway's name as the observer in audit events, such as its host name")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -47,17 +51,46 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 
-	srv, err := gateway.New(gateway.Options{Logger: logger, TLS: *tls, Version: version})
+	opToken, err := operatorToken(*operatorTokenFile)
 	if err != nil {
 		return err
 	}
-	srv.AddReadyCheck("store", st.Ping)
+	srv, _, err := assembleGateway(cfg, st, gatewayOptions{Logger: logger, TLS: *tls, Source: *source, OperatorToken: opToken})
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
 	logger.Info("portalgate serving", "addr", ln.Addr().String(), "networks", len(cfg.Networks), "version", version)
-	srv.SetReady(true)
 	return gateway.Serve(ctx, ln, srv.Handler(), gateway.ServeOptions{Logger: logger})
+}
+
+type gatewayOptions struct {
+	Logger        *slog.Logger
+	TLS           bool
+	Source        string
+	OperatorToken string
+	Now           func() time.Time
+}
+
+// assembleGateway builds the gateway and its services for the networks of
+// cfg on st, ready to serve.
+func assembleGateway(cfg *tenants.Config, st store.Store, opts gatewayOptions) (*gateway.Server, *services, error) {
+	srv, err := gateway.New(gateway.Options{Logger: opts.Logger, TLS: opts.TLS, Version: version, Now: opts.Now})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv.AddReadyCheck("store", st.Ping)
+	svc, err := newServices(cfg, st, serviceOptions{Source: opts.Source, OperatorToken: opts.OperatorToken, Now: opts.Now})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.RegisterPortal(svc.portal); err != nil {
+		return nil, nil, err
+	}
+	srv.SetReady(true)
+	return srv, svc, nil
 }

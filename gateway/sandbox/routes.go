@@ -18,6 +18,10 @@ import (
 // maxFaultsBody bounds a faults request body.
 const maxFaultsBody = 4 << 10
 
+// idpPath is where the sandbox identity provider is served; its issuer is
+// this path on the sandbox's URL (configs/sandbox.yaml).
+const idpPath = "/sandbox/idp"
+
 // Register mounts the sandbox on the gateway: GET /sandbox, each EHR at
 // /sandbox/{org}/fhir, its fault knobs at /sandbox/{org}/faults, and the
 // script client's redirect page.
@@ -25,6 +29,7 @@ func (s *Sandbox) Register(srv *gateway.Server) {
 	r := srv.Engine()
 	r.GET("/sandbox", s.handleIndex)
 	r.GET(scriptRedirectPath, handleRedirect)
+	srv.Mount(idpPath, s.idp.Handler())
 	for _, e := range s.ehrs {
 		srv.Mount(e.fhirPath(), e.FHIR)
 		faults := "/sandbox/" + e.Org.ID + "/faults"
@@ -39,7 +44,9 @@ func (e *EHR) fhirPath() string { return "/sandbox/" + e.Org.ID + "/fhir" }
 // Index is the JSON of GET /sandbox.
 type Index struct {
 	Networks []IndexNetwork `json:"networks"`
-	People   []IndexPerson  `json:"people"`
+	// OperatorToken authorizes the operator API (/operator/v1/…).
+	OperatorToken string        `json:"operatorToken"`
+	People        []IndexPerson `json:"people"`
 	// SharedPatients are patients loaded from a shared data directory.
 	SharedPatients []SharedPatient `json:"sharedPatients,omitempty"`
 }
@@ -79,17 +86,19 @@ type IndexSMART struct {
 
 // IndexPerson is one sandbox person. Sandbox passwords are public on purpose.
 type IndexPerson struct {
-	ID                 string         `json:"id"`
-	Username           string         `json:"username,omitempty"`
-	Password           string         `json:"password,omitempty"`
-	Name               string         `json:"name"`
-	Gender             string         `json:"gender"`
-	BirthDate          string         `json:"birthDate"`
-	Age                int            `json:"age"`
-	ShareAcrossNetwork bool           `json:"shareAcrossNetwork"`
-	AdolescentConsent  bool           `json:"adolescentConsent,omitempty"`
-	Records            []IndexRecord  `json:"records"`
-	ActsFor            []IndexActsFor `json:"actsFor,omitempty"`
+	ID                 string `json:"id"`
+	Username           string `json:"username,omitempty"`
+	Password           string `json:"password,omitempty"`
+	Name               string `json:"name"`
+	Gender             string `json:"gender"`
+	BirthDate          string `json:"birthDate"`
+	Age                int    `json:"age"`
+	ShareAcrossNetwork bool   `json:"shareAcrossNetwork"`
+	AdolescentConsent  bool   `json:"adolescentConsent,omitempty"`
+	// Logins are the person's sign-ins at the sandbox identity provider.
+	Logins  []Login        `json:"logins,omitempty"`
+	Records []IndexRecord  `json:"records"`
+	ActsFor []IndexActsFor `json:"actsFor,omitempty"`
 }
 
 // IndexRecord is a person's record at one org; the EHR's own sign-in for
@@ -109,7 +118,7 @@ type IndexActsFor struct {
 func (s *Sandbox) Index() Index {
 	now := s.now()
 	loc := s.network.Location()
-	idx := Index{SharedPatients: s.shared}
+	idx := Index{SharedPatients: s.shared, OperatorToken: OperatorToken}
 	net := IndexNetwork{
 		ID:           s.network.ID,
 		Name:         s.network.Name,
@@ -150,6 +159,11 @@ func (s *Sandbox) Index() Index {
 			Age:                tenants.AgeOn(birth, now.In(loc)),
 			ShareAcrossNetwork: p.ShareAcrossNetwork,
 			AdolescentConsent:  p.AdolescentConsent,
+		}
+		for _, l := range s.logins {
+			if l.person == p.ID {
+				person.Logins = append(person.Logins, l)
+			}
 		}
 		for _, org := range p.Records {
 			if e, ok := s.EHR(org); ok {

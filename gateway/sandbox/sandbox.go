@@ -12,6 +12,7 @@ import (
 	"github.com/portalgate/portalgate/fhir/fhirtest"
 	"github.com/portalgate/portalgate/fhir/fhirtest/smartauth"
 	"github.com/portalgate/portalgate/fhir/synth"
+	"github.com/portalgate/portalgate/gateway/sandbox/idp"
 	"github.com/portalgate/portalgate/tenants"
 )
 
@@ -24,6 +25,10 @@ const (
 	ScriptClientID     = "sandbox-script"
 	scriptRedirectPath = "/sandbox/redirect"
 )
+
+// OperatorToken authorizes the sandbox's operator API. Like every sandbox
+// secret it is published on purpose and trusted nowhere else.
+const OperatorToken = "sandbox-operator-token-published-on-purpose"
 
 // Options configure a Sandbox.
 type Options struct {
@@ -48,7 +53,10 @@ type Sandbox struct {
 	network *tenants.Network
 	ehrs    []*EHR
 	shared  []SharedPatient
+	idp     *idp.Provider
+	logins  []Login
 	now     func() time.Time
+	logger  *slog.Logger
 }
 
 // EHR is one simulated EHR of the sandbox.
@@ -62,8 +70,9 @@ type EHR struct {
 }
 
 // New builds the sandbox: it loads the sandbox network, generates every
-// sandbox person's records at the orgs that hold them and starts a
-// simulated EHR per org. Nothing listens yet; see Register.
+// sandbox person's records at the orgs that hold them, starts a simulated
+// EHR per org and the identity provider. Nothing listens yet (see
+// Register), and nobody is enrolled yet (see Enroll).
 func New(opts Options) (*Sandbox, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -94,7 +103,7 @@ func New(opts Options) (*Sandbox, error) {
 	if !ok {
 		return nil, fmt.Errorf("sandbox: network %q not found", cfg.Sandbox.Network)
 	}
-	s := &Sandbox{baseURL: baseURL, config: cfg, network: network, now: opts.Now}
+	s := &Sandbox{baseURL: baseURL, config: cfg, network: network, now: opts.Now, logger: opts.Logger}
 	now := opts.Now()
 	for _, org := range network.Orgs {
 		ehr, err := s.newEHR(org, now, opts.Seed)
@@ -102,6 +111,9 @@ func New(opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 		s.ehrs = append(s.ehrs, ehr)
+	}
+	if s.idp, err = s.newIdentityProvider(); err != nil {
+		return nil, fmt.Errorf("sandbox: identity provider: %w", err)
 	}
 	if opts.FHIRData != "" {
 		shared, err := s.loadShared(opts.FHIRData, now, opts.Seed)

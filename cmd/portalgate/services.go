@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/portalgate/portalgate/gateway"
+	"github.com/portalgate/portalgate/gateway/accounts"
+	"github.com/portalgate/portalgate/gateway/audit"
+	"github.com/portalgate/portalgate/gateway/identity"
+	"github.com/portalgate/portalgate/gateway/session"
+	"github.com/portalgate/portalgate/gateway/store"
+	"github.com/portalgate/portalgate/tenants"
+)
+
+// services are the domain services of a running gateway, wired on one store.
+type services struct {
+	accounts *accounts.Service
+	portal   gateway.Portal
+}
+
+// serviceOptions configure newServices.
+type serviceOptions struct {
+	// Source names this gateway as the observer in audit events.
+	Source        string
+	OperatorToken string
+	// Now is the clock of every service (nil: time.Now).
+	Now func() time.Time
+}
+
+// newServices builds the domain services for the networks of cfg.
+func newServices(cfg *tenants.Config, st store.Store, opts serviceOptions) (*services, error) {
+	lookup := cfg.Network
+	login, err := identity.NewService(identity.Options{Lookup: lookup, Store: st, HTTPClient: &http.Client{}, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := session.NewManager(st, session.Options{Policy: session.PolicyFromNetworks(lookup), Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	accts, err := accounts.NewService(st, accounts.Options{Networks: lookup, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	trail, err := audit.NewLog(st, audit.Options{Source: opts.Source, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &services{
+		accounts: accts,
+		portal: gateway.Portal{
+			Networks: lookup, Login: login, Sessions: sessions, Accounts: accts, Audit: trail,
+			Idempotency: st, OperatorToken: opts.OperatorToken,
+		},
+	}, nil
+}
+
+// operatorToken reads the operator API's token from a file (empty: the
+// operator API is off). A file keeps the token out of the process list.
+func operatorToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("operator token: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if len(token) < 32 {
+		return "", fmt.Errorf("operator token in %s: at least 32 characters, please", path)
+	}
+	return token, nil
+}
