@@ -1,14 +1,16 @@
-package fhir
+package fhir_test
 
 import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+
+	"github.com/portalgate/portalgate/fhir"
 )
 
 // benchBundle returns one Synthea transaction bundle (about 600 kB, 166 entries).
 func benchBundle(b *testing.B) []byte {
-	for _, path := range sharedDataFiles(b) {
+	for _, path := range sharedBundles(b) {
 		if filepath.Base(path) == "Willia_Runolfsdottir.json" {
 			return readFile(b, path)
 		}
@@ -21,7 +23,7 @@ func BenchmarkLoadBundle(b *testing.B) {
 	data := benchBundle(b)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := LoadBundle(data); err != nil {
+		if _, err := fhir.LoadBundle(data); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -29,7 +31,7 @@ func BenchmarkLoadBundle(b *testing.B) {
 
 // BenchmarkDecode decodes every resource of one patient's bundle per op.
 func BenchmarkDecode(b *testing.B) {
-	resources, err := LoadBundle(benchBundle(b))
+	resources, err := fhir.LoadBundle(benchBundle(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,7 +42,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.SetBytes(size)
 	for b.Loop() {
 		for _, raw := range resources {
-			if _, _, err := Decode(raw); err != nil {
+			if _, _, err := fhir.Decode(raw); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -51,7 +53,7 @@ func BenchmarkDecode(b *testing.B) {
 func BenchmarkDecodeTolerant(b *testing.B) {
 	raw := json.RawMessage(`{"resourceType":"Patient","id":"1","gender":"x","name":[{"use":"weird","family":"F","given":["A","B"]}],"birthDate":"2000-01-01","address":[{"line":["1 Main St"],"city":"Boston","state":"MA"}]}`)
 	for b.Loop() {
-		if _, w, err := Decode(raw); err != nil || len(w) != 2 {
+		if _, w, err := fhir.Decode(raw); err != nil || len(w) != 2 {
 			b.Fatal(err, w)
 		}
 	}

@@ -3,7 +3,6 @@ package fhir
 import (
 	"bytes"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -149,39 +148,5 @@ func TestDecodeAs(t *testing.T) {
 	}
 	if _, _, err := DecodeAs[models.CodeableConcept]([]byte(`"text"`)); err == nil {
 		t.Error("a string decoded as a CodeableConcept")
-	}
-}
-
-// TestDecodeSharedData decodes every resource of the shared bundles, and
-// the bundles themselves, without an error.
-func TestDecodeSharedData(t *testing.T) {
-	for _, path := range sharedDataFiles(t) {
-		data := readFile(t, path)
-		if _, _, err := Decode(data); err != nil {
-			t.Errorf("%s: bundle: %v", filepath.Base(path), err)
-		}
-		resources, err := LoadBundle(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		warned := 0
-		for _, raw := range resources {
-			v, warnings, err := Decode(raw)
-			if err != nil {
-				h, _ := ReadHeader(raw)
-				t.Errorf("%s: %s: %v", filepath.Base(path), h.Ref(), err)
-				continue
-			}
-			if v == nil {
-				t.Fatal("nil resource")
-			}
-			if len(warnings) > 0 {
-				warned++
-				t.Logf("%s: %q", filepath.Base(path), warnings)
-			}
-		}
-		if warned > 0 {
-			t.Logf("%s: %d of %d resources decoded with warnings", filepath.Base(path), warned, len(resources))
-		}
 	}
 }

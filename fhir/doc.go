@@ -7,6 +7,8 @@
 //
 // Resources travel as raw JSON so that what an upstream sent is passed on
 // byte for byte; structs are for reading fields and building new resources.
+// The few changes made to a resource in transit (id, meta, references) are
+// small edits of its bytes: Members, SetMembers and EditMeta.
 //
 // This package depends on nothing else in the module.
 package fhir

@@ -183,7 +183,7 @@ func (l *loader) add(raw []byte, put Reference, fullURL string) error {
 	}
 	l.seen[ref] = true
 	if id != h.ID {
-		if raw, err = setTopLevelString(raw, "id", id); err != nil {
+		if raw, err = SetMembers(raw, Member{Key: "id", Value: appendQuoted(nil, id)}); err != nil {
 			return fmt.Errorf("setting the id of %s: %w", ref, err)
 		}
 	}
@@ -217,22 +217,12 @@ func (l *loader) finish() ([]json.RawMessage, error) {
 			continue
 		}
 		var unresolved string
-		out, err := editJSON(raw, func(m member) ([]byte, error) {
-			if m.Key != "reference" || raw[m.Start] != '"' {
-				return nil, nil
-			}
-			value := stringValue(raw[m.Start:m.End])
-			if !strings.HasPrefix(value, "urn:") {
-				return nil, nil
-			}
+		out, err := replaceStrings(raw, "reference", func(value string) (string, bool) {
 			target, ok := l.alias[value]
-			if !ok {
-				if strings.HasPrefix(value, "urn:uuid:") && unresolved == "" {
-					unresolved = value
-				}
-				return nil, nil
+			if !ok && strings.HasPrefix(value, "urn:uuid:") && unresolved == "" {
+				unresolved = value
 			}
-			return []byte(`"` + target + `"`), nil
+			return target, ok
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s/%s: %w", ErrBadBundle, l.types[i], l.ids[i], err)

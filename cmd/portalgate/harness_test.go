@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/portalgate/portalgate/gateway"
+	"github.com/portalgate/portalgate/gateway/audit"
 )
 
 // browser is a scripted browser: a cookie jar that follows redirects, and
@@ -51,8 +54,9 @@ func (b *browser) signIn(loginURL, username, password string) *http.Response {
 	return resp
 }
 
-// do sends a request with the browser's cookies; a non-nil body is JSON.
-// Writes carry the gateway's own Origin, as a page of the portal would.
+// do sends a request with the browser's cookies; a non-nil body is JSON;
+// header holds name, value pairs. Like a non-browser client it sends no
+// Origin unless header names one.
 func (b *browser) do(method, url string, body any, header ...string) (int, []byte, http.Header) {
 	b.t.Helper()
 	var rd io.Reader
@@ -130,4 +134,38 @@ func readForm(t *testing.T, resp *http.Response) (string, url.Values) {
 		t.Fatal("the sign-in page has no form")
 	}
 	return action, fields
+}
+
+// auditEntries reads every page of the audit log at logURL.
+func auditEntries(t *testing.T, b *browser, logURL string, header ...string) []audit.Summary {
+	t.Helper()
+	var entries []audit.Summary
+	after := ""
+	for {
+		var view gateway.AuditView
+		status, raw, _ := b.do(http.MethodGet, logURL+"?limit=100&after="+url.QueryEscape(after), nil, header...)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", logURL, status, raw)
+		}
+		if err := json.Unmarshal(raw, &view); err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, view.Entries...)
+		if view.Next == "" {
+			return entries
+		}
+		after = view.Next
+	}
+}
+
+// countKinds counts entries by kind; a non-empty actor counts only that
+// person's own actions.
+func countKinds(entries []audit.Summary, actor string) map[audit.Kind]int {
+	kinds := map[audit.Kind]int{}
+	for _, e := range entries {
+		if actor == "" || e.Actor == actor {
+			kinds[e.Kind]++
+		}
+	}
+	return kinds
 }

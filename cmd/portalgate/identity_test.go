@@ -228,13 +228,13 @@ func TestActivationCodeWorksOnceAndLocksOutGuessing(t *testing.T) {
 
 	// Before enrollment the login is nobody's: its sign-ins and wrong codes
 	// are in the network's log. From enrollment on, the person sees them.
-	network := auditKinds(t, s, newBrowser(t), "/operator/v1/networks/lakeside/audit", "Authorization", "Bearer "+s.index.OperatorToken)
+	network := countKinds(auditEntries(t, newBrowser(t), s.url+"/operator/v1/networks/lakeside/audit", "Authorization", "Bearer "+s.index.OperatorToken), "")
 	if network[audit.CodeRejected] != 7 || network[audit.CodeRedeemed] == 0 {
 		t.Errorf("network audit: %v, want 7 rejected codes (5 wrong, 1 while locked, 1 used) and the redemption", network)
 	}
 	b.do(http.MethodPost, s.url+"/auth/logout", nil)
 	b = s.signIn(t, login.Username)
-	person := auditKinds(t, s, b, "/api/v1/audit")
+	person := countKinds(auditEntries(t, b, s.url+"/api/v1/audit"), "")
 	if person[audit.CodeRedeemed] != 1 || person[audit.SignIn] != 1 {
 		t.Errorf("Blake's audit log: %v, want the redemption and the sign-in since", person)
 	}
@@ -312,7 +312,7 @@ func TestDecliningConsentSplitsWhatEachAccountSees(t *testing.T) {
 			t.Errorf("after consenting again the %s account sees %v", name, got)
 		}
 	}
-	if kinds := auditKinds(t, s, alex, "/api/v1/audit"); kinds[audit.ConsentChanged] != 2 {
+	if kinds := countKinds(auditEntries(t, alex, s.url+"/api/v1/audit"), ""); kinds[audit.ConsentChanged] != 2 {
 		t.Errorf("audit shows %d consent changes, want 2: %v", kinds[audit.ConsentChanged], kinds)
 	}
 }
@@ -359,29 +359,4 @@ func issueCode(t *testing.T, s *testSandbox, person, org string) string {
 		t.Errorf("operator API without its token: %d, want 401", status)
 	}
 	return issued.Code
-}
-
-// auditKinds counts the kinds of event in an audit log (path), read page
-// by page with the given request headers.
-func auditKinds(t *testing.T, s *testSandbox, b *browser, path string, header ...string) map[audit.Kind]int {
-	t.Helper()
-	kinds := map[audit.Kind]int{}
-	after := ""
-	for {
-		var view gateway.AuditView
-		status, raw, _ := b.do(http.MethodGet, s.url+path+"?limit=100&after="+after, nil, header...)
-		if status != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", path, status, raw)
-		}
-		if err := json.Unmarshal(raw, &view); err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range view.Entries {
-			kinds[e.Kind]++
-		}
-		if view.Next == "" {
-			return kinds
-		}
-		after = view.Next
-	}
 }

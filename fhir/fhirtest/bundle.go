@@ -63,3 +63,16 @@ func (b *bundleWriter) finish() []byte {
 	b.buf.WriteByte('}')
 	return b.buf.Bytes()
 }
+
+// quoteJSON returns s as a JSON string literal, as marshalJSON would.
+func quoteJSON(s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return marshalJSON(s)
+		}
+	}
+	out := make([]byte, 0, len(s)+2)
+	out = append(out, '"')
+	out = append(out, s...)
+	return append(out, '"')
+}

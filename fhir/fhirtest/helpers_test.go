@@ -17,33 +17,9 @@ import (
 	"github.com/portalgate/portalgate/fhir"
 )
 
-// dataDir returns the shared FHIR test data folder, or skips the test.
-func dataDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the test directory: shared FHIR data not found")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "fhir-data")
-	if _, err := os.Stat(filepath.Join(data, "synthea")); err != nil {
-		tb.Skipf("shared FHIR data is absent (%s): skipping", data)
-	}
-	return data
-}
-
 func dataFiles(tb testing.TB, sub string) []string {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(dataDir(tb), sub, "*.json"))
+	files, err := filepath.Glob(filepath.Join(SharedData(tb), sub, "*.json"))
 	if err != nil || len(files) == 0 {
 		tb.Skipf("no %s bundles in the shared FHIR data", sub)
 	}

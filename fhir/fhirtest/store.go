@@ -370,6 +370,17 @@ func (r *record) restamp(id string, version int) (*record, error) {
 	return &c, nil
 }
 
+// setIDAndMeta sets a resource's id, meta.versionId and meta.lastUpdated,
+// leaving every other byte as it was (the rest of meta included: profile,
+// tag, source). raw is compact, and so is the result.
+func setIDAndMeta(raw []byte, id, versionID, lastUpdated string) ([]byte, error) {
+	return fhir.EditMeta(raw, func(meta json.RawMessage) (json.RawMessage, error) {
+		return fhir.SetMembers(meta,
+			fhir.Member{Key: "versionId", Value: quoteJSON(versionID)},
+			fhir.Member{Key: "lastUpdated", Value: quoteJSON(lastUpdated)})
+	}, fhir.Member{Key: "id", Value: quoteJSON(id)})
+}
+
 // formatInstant writes a FHIR instant with millisecond precision.
 func formatInstant(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")

@@ -3,7 +3,6 @@ package synth_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/portalgate/portalgate/fhir"
+	"github.com/portalgate/portalgate/fhir/fhirtest"
 	"github.com/portalgate/portalgate/fhir/synth"
 )
 
@@ -228,36 +228,15 @@ func unmarshal[T any](t testing.TB, raw []byte) T {
 	return v
 }
 
-// sharedDataDir finds ../shared/fhir-data next to the module root.
-func sharedDataDir() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "fhir-data")
-	if _, err := os.Stat(data); err != nil {
-		return "", err
-	}
-	return data, nil
-}
+// Every Synthea and Inferno bundle of the shared data, loaded once per test
+// binary, keyed "synthea/Name.json".
+var (
+	sharedOnce   sync.Once
+	sharedLoaded map[string][]json.RawMessage
+	sharedErr    error
+)
 
-// loadShared loads every Synthea and Inferno bundle of the shared data once
-// per test binary, keyed "synthea/Name.json".
-var loadShared = sync.OnceValues(func() (map[string][]json.RawMessage, error) {
-	dir, err := sharedDataDir()
-	if err != nil {
-		return nil, err
-	}
+func loadShared(dir string) (map[string][]json.RawMessage, error) {
 	out := map[string][]json.RawMessage{}
 	for _, sub := range []string{"synthea", "inferno"} {
 		files, err := filepath.Glob(filepath.Join(dir, sub, "*.json"))
@@ -277,19 +256,18 @@ var loadShared = sync.OnceValues(func() (map[string][]json.RawMessage, error) {
 		}
 	}
 	return out, nil
-})
+}
 
 // sharedBundles returns the shared bundles, skipping the test when the data
 // is absent.
 func sharedBundles(t testing.TB) map[string][]json.RawMessage {
 	t.Helper()
-	if _, err := sharedDataDir(); err != nil {
-		t.Skipf("shared FHIR test data (../shared/fhir-data next to the module) not found: %v", err)
+	dir := fhirtest.SharedData(t)
+	sharedOnce.Do(func() { sharedLoaded, sharedErr = loadShared(dir) })
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
 	}
-	bundles, err := loadShared()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bundles := sharedLoaded
 	if len(bundles) == 0 {
 		t.Skip("the shared FHIR test data holds no bundles")
 	}

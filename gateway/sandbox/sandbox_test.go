@@ -9,8 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -452,7 +450,7 @@ func status(resp *http.Response) any {
 }
 
 func TestSharedPatientsLoadWhenPresent(t *testing.T) {
-	dir := sharedData(t)
+	dir := fhirtest.SharedData(t)
 	_, base := startSandbox(t, sandbox.Options{FHIRData: dir})
 	idx := getIndex(t, base)
 	if len(idx.SharedPatients) < 14 {
@@ -474,28 +472,4 @@ func TestSharedPatientsLoadWhenPresent(t *testing.T) {
 		t.Fatalf("reading the shared patient: %v %v", status(resp), err)
 	}
 	resp.Body.Close()
-}
-
-// sharedData finds ../shared/fhir-data beside the module, or skips.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test; cannot find ../shared/fhir-data")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "fhir-data")
-	if _, err := os.Stat(filepath.Join(data, "synthea")); err != nil {
-		t.Skipf("shared FHIR data not found at %s: skipping", data)
-	}
-	return data
 }
