@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,8 +17,14 @@ import (
 )
 
 // loginCookie carries the network and the browser binding of a sign-in in
-// progress from /auth/login to /auth/callback.
-const loginCookie = "portalgate_login"
+// progress from /auth/login to /auth/callback. On TLS the __Host- prefix
+// stops a sibling host from planting one (login CSRF).
+func loginCookie(secure bool) (name, path string) {
+	if secure {
+		return "__Host-portalgate_login", "/"
+	}
+	return "portalgate_login", "/auth/callback"
+}
 
 type portalHandlers struct {
 	Portal
@@ -30,9 +37,10 @@ type portalHandlers struct {
 
 // caller is the signed-in session of a request, set by authenticate.
 type caller struct {
-	token   string
-	session *session.Session
-	account *accounts.Account // nil until the login is enrolled
+	token      string
+	fromCookie bool
+	session    *session.Session
+	account    *accounts.Account // nil until the login is enrolled
 }
 
 const callerKey = "portalgate.caller"
@@ -59,10 +67,11 @@ func (h *portalHandlers) login(c *gin.Context) {
 		h.fail(c, "starting sign-in", err)
 		return
 	}
+	name, path := loginCookie(h.secure)
 	http.SetCookie(c.Writer, &http.Cookie{
-		Name:     loginCookie,
+		Name:     name,
 		Value:    network + "." + l.Binding,
-		Path:     "/auth/callback",
+		Path:     path,
 		MaxAge:   int(l.Expires.Sub(h.now()).Seconds()) + 1,
 		HttpOnly: true,
 		Secure:   h.secure,
@@ -75,14 +84,16 @@ func (h *portalHandlers) login(c *gin.Context) {
 // starts a new session (never reusing one: session fixation) and audits.
 func (h *portalHandlers) callback(c *gin.Context) {
 	ctx := c.Request.Context()
-	http.SetCookie(c.Writer, &http.Cookie{Name: loginCookie, Path: "/auth/callback", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	name, path := loginCookie(h.secure)
+	http.SetCookie(c.Writer, &http.Cookie{Name: name, Path: path, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	network, binding := "", ""
-	if ck, err := c.Request.Cookie(loginCookie); err == nil {
+	if ck, err := c.Request.Cookie(name); err == nil {
 		network, binding, _ = strings.Cut(ck.Value, ".")
 	}
 	if e := c.Query("error"); e != "" {
-		h.auditSignInFailed(c, network, "provider refused: "+e)
-		WriteError(c, http.StatusUnauthorized, "the identity provider did not sign you in ("+quoteBounded(e)+"); start again at /auth/login")
+		code := providerErrorCode(e)
+		h.auditSignInFailed(c, network, "provider refused: "+code)
+		WriteError(c, http.StatusUnauthorized, "the identity provider did not sign you in ("+code+"); start again at /auth/login")
 		return
 	}
 	id, err := h.Login.FinishLogin(ctx, c.Query("state"), c.Query("code"), binding)
@@ -107,7 +118,7 @@ func (h *portalHandlers) callback(c *gin.Context) {
 		event.Account, event.Person = account.ID, account.Person
 	}
 	old, _ := session.TokenFromRequest(c.Request, h.secure)
-	token, sess, err := h.Sessions.Rotate(ctx, old, data)
+	token, _, err := h.Sessions.Rotate(ctx, old, data)
 	if err != nil {
 		h.fail(c, "starting the session", err)
 		return
@@ -116,8 +127,24 @@ func (h *portalHandlers) callback(c *gin.Context) {
 		_ = h.Sessions.Delete(ctx, token)
 		return
 	}
-	http.SetCookie(c.Writer, session.Cookie(token, h.secure, sess.ExpiresAt.Sub(h.now())))
+	// A browser-session cookie: the server alone decides when the session
+	// ends (idle and absolute limits), so an active user is never cut off
+	// by a cookie that expired with the first idle window.
+	http.SetCookie(c.Writer, session.Cookie(token, h.secure, 0))
 	c.Redirect(http.StatusSeeOther, id.ReturnTo)
+}
+
+// providerErrorCode keeps an authorization error code (RFC 6749 §4.1.2.1,
+// OpenID Connect §3.1.2.6) only when it is one of the known codes: the
+// query is anyone's to write, and what is audited must be a fixed phrase.
+func providerErrorCode(e string) string {
+	switch e {
+	case "access_denied", "invalid_request", "unauthorized_client", "unsupported_response_type",
+		"invalid_scope", "server_error", "temporarily_unavailable", "interaction_required",
+		"login_required", "account_selection_required", "consent_required":
+		return e
+	}
+	return "unrecognised error"
 }
 
 // signInError maps a refused sign-in to a status and a message that says
@@ -160,7 +187,9 @@ func (h *portalHandlers) auditSignInFailed(c *gin.Context, network, why string) 
 		return // nothing to file it under: the cookie was missing or forged
 	}
 	e := audit.Event{Kind: audit.SignInFailed, Network: network, Outcome: audit.MinorFailure, Detail: why}
-	if _, err := h.Audit.Record(c.Request.Context(), h.stamp(c, e)); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), auditTimeout)
+	defer cancel()
+	if _, err := h.Audit.Record(ctx, h.stamp(c, e)); err != nil {
 		h.logger.ErrorContext(c.Request.Context(), "audit write failed", "kind", e.Kind, "err", err)
 	}
 }
@@ -214,13 +243,24 @@ func (h *portalHandlers) authenticate(c *gin.Context) {
 		h.fail(c, "reading the session", err)
 		return
 	}
-	who := &caller{token: token, session: sess}
-	if sess.Account != "" {
+	who := &caller{token: token, fromCookie: fromCookie, session: sess}
+	switch {
+	case sess.Account != "":
 		who.account, err = h.Accounts.Account(ctx, sess.Network, sess.Account)
-		if err != nil {
-			h.fail(c, "reading the account", err)
-			return
+	default:
+		// The login may have been enrolled from another session (the app
+		// and the browser): pick that up rather than ask again.
+		who.account, err = h.Accounts.AccountFor(ctx, sess.Network, sess.Issuer, sess.Subject)
+		switch {
+		case errors.Is(err, accounts.ErrNotEnrolled):
+			err = nil
+		case err == nil:
+			err = h.Sessions.Bind(ctx, token, who.account.ID)
 		}
+	}
+	if err != nil {
+		h.fail(c, "reading the account", err)
+		return
 	}
 	c.Set(callerKey, who)
 	c.Next()
@@ -245,12 +285,21 @@ func unauthorized(c *gin.Context, detail string) {
 	WriteError(c, http.StatusUnauthorized, detail)
 }
 
-// audit records e for the request; when that fails the request is refused,
-// since an access that cannot be audited must not happen.
+// auditTimeout bounds writing an audit event once the request's own
+// context no longer counts: a client that hangs up must not leave a change
+// unaudited.
+const auditTimeout = 5 * time.Second
+
+// audit records e for the request, whether or not the client is still
+// there. When that fails it answers 503 and reports false: before an
+// access the caller then refuses it (an access that cannot be audited must
+// not happen); after a change it has made, the answer says so.
 func (h *portalHandlers) audit(c *gin.Context, e audit.Event) bool {
-	if _, err := h.Audit.Record(c.Request.Context(), h.stamp(c, e)); err != nil {
-		h.logger.ErrorContext(c.Request.Context(), "audit write failed", "kind", e.Kind, "err", err)
-		WriteError(c, http.StatusServiceUnavailable, "the request could not be audited, so it was not carried out; try again shortly")
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), auditTimeout)
+	defer cancel()
+	if _, err := h.Audit.Record(ctx, h.stamp(c, e)); err != nil {
+		h.logger.ErrorContext(ctx, "audit write failed", "kind", e.Kind, "err", err)
+		WriteError(c, http.StatusServiceUnavailable, "the request could not be recorded in the audit log; check its outcome before trying again")
 		return false
 	}
 	return true

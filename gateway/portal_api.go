@@ -11,6 +11,7 @@ import (
 
 	"github.com/portalgate/portalgate/gateway/accounts"
 	"github.com/portalgate/portalgate/gateway/audit"
+	"github.com/portalgate/portalgate/gateway/session"
 )
 
 // problemType names a kind of problem of the portal API.
@@ -185,7 +186,7 @@ func (h *portalHandlers) enroll(c *gin.Context) {
 		h.fail(c, "redeeming the code", err)
 		return
 	}
-	if err := h.Sessions.Bind(ctx, who.token, acct.ID); err != nil {
+	if err := h.bindEnrolled(c, who, acct); err != nil {
 		h.fail(c, "binding the session", err)
 		return
 	}
@@ -199,6 +200,26 @@ func (h *portalHandlers) enroll(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, me)
+}
+
+// bindEnrolled ties the caller's session to the account it just enrolled.
+// A browser's session gets a new token, as at any change of privilege; an
+// app's Bearer token keeps working, since the app could not learn a new one.
+func (h *portalHandlers) bindEnrolled(c *gin.Context, who *caller, acct *accounts.Account) error {
+	ctx := c.Request.Context()
+	if !who.fromCookie {
+		return h.Sessions.Bind(ctx, who.token, acct.ID)
+	}
+	s := who.session
+	token, _, err := h.Sessions.Rotate(ctx, who.token, session.Data{
+		Network: s.Network, Account: acct.ID, Issuer: s.Issuer, Subject: s.Subject, IDTokenHint: s.IDTokenHint,
+	})
+	if err != nil {
+		return err
+	}
+	who.token = token
+	http.SetCookie(c.Writer, session.Cookie(token, h.secure, 0))
+	return nil
 }
 
 // ConsentView is the answer of /api/v1/consents.
@@ -262,9 +283,41 @@ type AuditView struct {
 
 func (h *portalHandlers) auditLog(c *gin.Context) {
 	acct := callerOf(c).account
+	keep, err := h.auditScope(c, acct)
+	if err != nil {
+		h.fail(c, "reading the consent", err)
+		return
+	}
 	h.writeAudit(c, func(page audit.Page) ([]audit.Entry, string, error) {
 		return h.Audit.ForPerson(c.Request.Context(), acct.Network, acct.Person, page)
-	})
+	}, keep)
+}
+
+// auditScope says which events of the person's log an account may see. An
+// account that sees all of the person's records sees every event. When the
+// person has declined to share across the network, each account sees only
+// its own events, access to the records it can see, and consent changes
+// (the person's own choice): nothing of the other accounts crosses over.
+func (h *portalHandlers) auditScope(c *gin.Context, acct *accounts.Account) (func(audit.Summary) bool, error) {
+	ctx := c.Request.Context()
+	consent, err := h.Accounts.Consent(ctx, acct.Network, acct.Person)
+	if err != nil {
+		return nil, err
+	}
+	if network, ok := h.Networks(acct.Network); ok && network.AccountModel.OneAccount(consent.Share) {
+		return nil, nil
+	}
+	records, err := h.Accounts.Visible(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	visible := map[string]bool{}
+	for _, r := range records {
+		visible[r.Org] = true
+	}
+	return func(e audit.Summary) bool {
+		return e.Account == acct.ID || e.Kind == audit.ConsentChanged || (e.Org != "" && visible[e.Org])
+	}, nil
 }
 
 // networkAudit shows operators every event of a network, including those
@@ -272,11 +325,13 @@ func (h *portalHandlers) auditLog(c *gin.Context) {
 func (h *portalHandlers) networkAudit(c *gin.Context) {
 	h.writeAudit(c, func(page audit.Page) ([]audit.Entry, string, error) {
 		return h.Audit.Network(c.Request.Context(), c.Param("network"), page)
-	})
+	}, nil)
 }
 
-// writeAudit answers one page of audit summaries read by list.
-func (h *portalHandlers) writeAudit(c *gin.Context, list func(audit.Page) ([]audit.Entry, string, error)) {
+// writeAudit answers one page of audit summaries read by list, those that
+// keep accepts (all when keep is nil). A filtered page may be short; next
+// still leads on.
+func (h *portalHandlers) writeAudit(c *gin.Context, list func(audit.Page) ([]audit.Entry, string, error), keep func(audit.Summary) bool) {
 	page := audit.Page{After: c.Query("after")}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -297,7 +352,9 @@ func (h *portalHandlers) writeAudit(c *gin.Context, list func(audit.Page) ([]aud
 	}
 	view := AuditView{Entries: make([]audit.Summary, 0, len(entries)), Next: next}
 	for _, e := range entries {
-		view.Entries = append(view.Entries, e.Summary)
+		if keep == nil || keep(e.Summary) {
+			view.Entries = append(view.Entries, e.Summary)
+		}
 	}
 	c.JSON(http.StatusOK, view)
 }

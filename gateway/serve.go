@@ -16,6 +16,9 @@ type ServeOptions struct {
 	// DrainTimeout bounds how long in-flight requests may take to finish
 	// once ctx is cancelled (default 20s).
 	DrainTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included, against
+	// clients trickling a body (default 30s).
+	ReadTimeout time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers, against slow
 	// clients holding connections (default 10s).
 	ReadHeaderTimeout time.Duration
@@ -35,6 +38,7 @@ type ServeOptions struct {
 const (
 	defaultDrainTimeout      = 20 * time.Second
 	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 30 * time.Second
 	defaultIdleTimeout       = 120 * time.Second
 	defaultMaxHeaderBytes    = 64 << 10
 )
@@ -49,6 +53,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServeOptio
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		TLSConfig:         opts.TLSConfig,
@@ -88,6 +93,9 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServeOptio
 func (o ServeOptions) withDefaults() ServeOptions {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = defaultDrainTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = defaultReadTimeout
 	}
 	if o.ReadHeaderTimeout <= 0 {
 		o.ReadHeaderTimeout = defaultReadHeaderTimeout

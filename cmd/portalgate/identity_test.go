@@ -236,7 +236,17 @@ func TestActivationCodeWorksOnceAndLocksOutGuessing(t *testing.T) {
 	b = s.signIn(t, login.Username)
 	person := countKinds(auditEntries(t, b, s.url+"/api/v1/audit"), "")
 	if person[audit.CodeRedeemed] != 1 || person[audit.SignIn] != 1 {
-		t.Errorf("Blake's audit log: %v, want the redemption and the sign-in since", person)
+		t.Errorf("Blake's clinics account's audit log: %v, want the redemption and the sign-in since", person)
+	}
+	// Blake declines to share: the hospital login's events stay with it.
+	hospital := s.signIn(t, "blake")
+	for _, e := range auditEntries(t, b, s.url+"/api/v1/audit") {
+		if e.Account != "" && e.Account != s.me(t, b).Account.ID {
+			t.Errorf("the clinics account sees another account's event: %+v", e)
+		}
+	}
+	if kinds := countKinds(auditEntries(t, hospital, s.url+"/api/v1/audit"), ""); kinds[audit.CodeRedeemed] != 0 {
+		t.Errorf("the hospital account sees the clinics account's enrollment: %v", kinds)
 	}
 }
 

@@ -70,6 +70,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"sandbox", "--bogus"}, 2, "flag provided but not defined"},
 		{[]string{"sandbox", "--log-level", "loud"}, 1, "--log-level"},
 		{[]string{"serve", "--config", "/nonexistent/portalgate.yaml"}, 1, "portalgate.yaml"},
+		{[]string{"serve", "--config", "x.yaml", "--behind-tls"}, 2, "--trusted-proxies"},
 		{[]string{"version"}, 0, ""},
 		{[]string{"sandbox", "-h"}, 0, "listen address"},
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/portalgate/portalgate/gateway"
@@ -23,7 +24,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", ":8080", "listen address")
 	storeURL := fs.String("store", "", `state store: "redis://…", "rediss://…", "redis-sentinel://…", or "bolt:PATH"; empty means bbolt in --data-dir`)
 	dataDir := fs.String("data-dir", ".", "directory of the embedded store when --store is empty")
-	tls := fs.Bool("behind-tls", false, "clients reach the gateway over HTTPS (a TLS-terminating proxy in front)")
+	tls := fs.Bool("behind-tls", false, "clients reach the gateway over HTTPS (a TLS-terminating proxy in front; name it with --trusted-proxies)")
+	var proxies stringList
+	fs.Var(&proxies, "trusted-proxies", "comma-separated addresses or CIDRs of the proxies in front, whose X-Forwarded-For is believed")
 	operatorTokenFile := fs.String("operator-token-file", "", "file holding the operator API's Bearer token; empty turns the operator API off")
 	source := fs.String("audit-source", "portalgate", "this gateway's name as the observer in audit events, such as its host name")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -38,6 +41,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	level, err := parseLevel(*logLevel)
 	if err != nil {
 		return err
+	}
+	if *tls && len(proxies) == 0 {
+		// Without the proxy named, every client would appear as the proxy's
+		// address: one attacker's wrong codes would lock everyone out.
+		fmt.Fprintln(stderr, "serve: --behind-tls needs --trusted-proxies naming the proxy in front")
+		return errUsage
 	}
 	logger := slog.New(gateway.WithRequestID(gateway.NewJSONHandler(stdout, level)))
 
@@ -55,7 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, _, err := assembleGateway(cfg, st, gatewayOptions{Logger: logger, TLS: *tls, Source: *source, OperatorToken: opToken})
+	srv, _, err := assembleGateway(cfg, st, gatewayOptions{Logger: logger, TLS: *tls, TrustedProxies: proxies, Source: *source, OperatorToken: opToken})
 	if err != nil {
 		return err
 	}
@@ -69,17 +78,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 type gatewayOptions struct {
-	Logger        *slog.Logger
-	TLS           bool
-	Source        string
-	OperatorToken string
-	Now           func() time.Time
+	Logger         *slog.Logger
+	TLS            bool
+	TrustedProxies []string
+	Source         string
+	OperatorToken  string
+	Now            func() time.Time
 }
 
 // assembleGateway builds the gateway and its services for the networks of
 // cfg on st, ready to serve.
 func assembleGateway(cfg *tenants.Config, st store.Store, opts gatewayOptions) (*gateway.Server, *services, error) {
-	srv, err := gateway.New(gateway.Options{Logger: opts.Logger, TLS: opts.TLS, Version: version, Now: opts.Now})
+	srv, err := gateway.New(gateway.Options{Logger: opts.Logger, TLS: opts.TLS, TrustedProxies: opts.TrustedProxies, Version: version, Now: opts.Now})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,4 +103,18 @@ func assembleGateway(cfg *tenants.Config, st store.Store, opts gatewayOptions) (
 	}
 	srv.SetReady(true)
 	return srv, svc, nil
+}
+
+// stringList is a comma-separated flag value.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l = append(*l, part)
+		}
+	}
+	return nil
 }
