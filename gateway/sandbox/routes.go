@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portalgate/portalgate/fhir/fhirtest"
+	"github.com/portalgate/portalgate/fhir/fhirtest/smartauth"
 	"github.com/portalgate/portalgate/gateway"
 	"github.com/portalgate/portalgate/tenants"
 )
@@ -36,6 +37,7 @@ func (s *Sandbox) Register(srv *gateway.Server) {
 		r.GET(faults, e.handleGetFaults)
 		r.PUT(faults, e.handlePutFaults)
 		r.DELETE(faults, e.handleResetFaults)
+		r.POST("/sandbox/"+e.Org.ID+"/token", e.handleToken)
 	}
 }
 
@@ -71,6 +73,9 @@ type IndexOrg struct {
 	Metadata   string             `json:"metadata"`
 	SMART      IndexSMART         `json:"smart"`
 	Faults     string             `json:"faults"`
+	// Token issues an access token for a sandbox person without a browser:
+	// POST {"username", "password", "scope"}.
+	Token string `json:"token"`
 	// Patients maps sandbox person ids to their Patient id here.
 	Patients map[string]string `json:"patients"`
 }
@@ -143,6 +148,7 @@ func (s *Sandbox) Index() Index {
 				RedirectURI:   s.baseURL + scriptRedirectPath,
 			},
 			Faults:   s.baseURL + "/sandbox/" + e.Org.ID + "/faults",
+			Token:    s.baseURL + "/sandbox/" + e.Org.ID + "/token",
 			Patients: e.Patients,
 		})
 	}
@@ -219,6 +225,41 @@ func decodeFaults(body io.Reader) (fhirtest.Faults, error) {
 		return f, errors.New("faults: the body must hold one JSON object")
 	}
 	return f, f.Validate()
+}
+
+// tokenRequest is the body of POST /sandbox/{org}/token.
+type tokenRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	// Scope is space-separated; "launch/patient patient/*.read" when empty.
+	Scope string `json:"scope"`
+}
+
+// handleToken issues an access token of the script client for a sandbox
+// person, as if they had signed in and approved a standalone launch: what
+// a script needs to call the EHR with curl.
+func (e *EHR) handleToken(c *gin.Context) {
+	var req tokenRequest
+	dec := json.NewDecoder(io.LimitReader(c.Request.Body, maxFaultsBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.Username == "" {
+		gateway.WriteError(c, http.StatusBadRequest, `the body must be {"username": "…", "password": "…", "scope": "launch/patient patient/*.read"}`)
+		return
+	}
+	scope := req.Scope
+	if scope == "" {
+		scope = "launch/patient patient/*.read"
+	}
+	tok, err := e.Auth.PasswordToken(ScriptClientID, req.Username, req.Password, strings.Fields(scope))
+	switch {
+	case errors.Is(err, smartauth.ErrBadCredentials):
+		gateway.WriteError(c, http.StatusUnauthorized, "unknown user or wrong password at "+e.Org.ID)
+		return
+	case err != nil:
+		gateway.WriteError(c, http.StatusBadRequest, err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, tok)
 }
 
 // handleRedirect is the landing page of the script client's redirect URI:

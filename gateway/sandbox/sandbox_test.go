@@ -35,6 +35,9 @@ func startSandbox(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, string)
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return fixedNow }
 	}
+	if opts.Logger == nil {
+		opts.Logger = discardLogger()
+	}
 	sb, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatalf("sandbox.New: %v", err)
@@ -348,6 +351,57 @@ func TestEpicLikeOrgRefusesObservationSearchWithoutCategory(t *testing.T) {
 	oo, err := fhir.ParseOutcome(body)
 	if err != nil || len(oo.Issue) == 0 || !strings.Contains(oo.Summary(), "category") {
 		t.Fatalf("want an OperationOutcome naming category, got %s (%v)", body, err)
+	}
+}
+
+// A script gets a token for a sandbox person with one POST, and the token
+// reads that person's record only.
+func TestScriptTokenForASandboxPerson(t *testing.T) {
+	_, base := startSandbox(t, sandbox.Options{})
+	idx := getIndex(t, base)
+	o := org(t, idx, "epic")
+	p, patientID := person(t, idx, o.ID)
+	post := func(body string) (*http.Response, []byte) {
+		resp, err := http.Post(o.Token, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp, raw
+	}
+	resp, raw := post(`{"username":"` + p.Username + `","password":"` + p.Password + `"}`)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		Patient     string `json:"patient"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &tok) != nil || tok.Patient != patientID {
+		t.Fatalf("token: %d %s", resp.StatusCode, raw)
+	}
+	read := func(path string) int {
+		req, _ := http.NewRequest(http.MethodGet, o.FHIRBase+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := read("/Observation?category=laboratory&patient=" + patientID); got != http.StatusOK {
+		t.Errorf("own laboratory results: %d", got)
+	}
+	if got := read("/Observation?patient=" + patientID); got != http.StatusBadRequest {
+		t.Errorf("Epic-like search without category: %d, want 400", got)
+	}
+	if got := read("/Patient/someone-else"); got != http.StatusForbidden && got != http.StatusNotFound {
+		t.Errorf("another patient: %d, want 403 or 404", got)
+	}
+	if resp, _ := post(`{"username":"` + p.Username + `","password":"wrong"}`); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := post(`{"user":"x"}`); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad body: %d, want 400", resp.StatusCode)
 	}
 }
 
