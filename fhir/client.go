@@ -430,7 +430,7 @@ func (c *Client) do(ctx context.Context, method, target string, body []byte, con
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, reader)
 	if err != nil {
-		return nil, fmt.Errorf("fhir: %s %s: %w", method, redactURL(target), err)
+		return nil, requestFailed(method, target, err)
 	}
 	req.Header.Set("Accept", ContentType)
 	req.Header.Set("User-Agent", c.userAgent)
@@ -442,7 +442,7 @@ func (c *Client) do(ctx context.Context, method, target string, body []byte, con
 	}
 	httpResp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fhir: %s %s: %w", method, redactURL(target), err)
+		return nil, requestFailed(method, target, err)
 	}
 	defer httpResp.Body.Close()
 
@@ -459,7 +459,7 @@ func (c *Client) do(ctx context.Context, method, target string, body []byte, con
 		fe := &Error{
 			Status:     status,
 			Method:     method,
-			URL:        target,
+			URL:        redactURL(target),
 			RetryAfter: parseRetryAfter(httpResp.Header.Get("Retry-After"), c.now()),
 		}
 		if o, err := ParseOutcome(data); err == nil {
@@ -483,6 +483,21 @@ func (c *Client) do(ctx context.Context, method, target string, body []byte, con
 		resp.Body = data
 	}
 	return resp, nil
+}
+
+// requestFailed wraps the error of a request that got no reply. net/http
+// reports it as a *url.Error quoting the whole URL, whose query names the
+// patient (Observation?patient=…), and errors end up in logs: the *url.Error
+// is rebuilt with the method and the URL cut to scheme, host and path. Its
+// cause is kept, so errors.Is still finds context.DeadlineExceeded and
+// errors.As the *url.Error and its Timeout method.
+func requestFailed(method, target string, err error) error {
+	failedURL := target
+	if ue, ok := err.(*url.Error); ok { // as every error of Client.Do is
+		// A refused redirect names where it was going.
+		failedURL, err = ue.URL, ue.Err
+	}
+	return fmt.Errorf("fhir: %w", &url.Error{Op: method, URL: redactURL(failedURL), Err: err})
 }
 
 // checkResource makes sure a read returned a resource of the type asked for.

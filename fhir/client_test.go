@@ -559,3 +559,108 @@ func TestCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestErrorsHideTheQuery checks that a request that gets no reply
+// fails with an error naming the method and the URL without its query, which
+// names the patient, while its cause stays reachable.
+func TestRequestErrorsHideTheQuery(t *testing.T) {
+	const secret = "secret-id"
+	stalled := func(t *testing.T) string {
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() { close(release) })
+		return srv.URL
+	}
+	cases := []struct {
+		name        string
+		client      func(t *testing.T) *Client
+		wantTimeout bool
+		wantCause   error
+	}{
+		{
+			name: "connection refused",
+			client: func(t *testing.T) *Client {
+				srv := httptest.NewServer(http.NotFoundHandler())
+				srv.Close() // nothing listens there any more
+				c, _ := NewClient(srv.URL + "/fhir/r4")
+				return c
+			},
+		},
+		{
+			name: "context deadline",
+			client: func(t *testing.T) *Client {
+				c, _ := NewClient(stalled(t)+"/fhir/r4", WithTimeout(20*time.Millisecond))
+				return c
+			},
+			wantTimeout: true,
+			wantCause:   context.DeadlineExceeded,
+		},
+		{
+			name: "HTTP client timeout",
+			client: func(t *testing.T) *Client {
+				c, _ := NewClient(stalled(t)+"/fhir/r4", WithHTTPClient(&http.Client{Timeout: 20 * time.Millisecond}))
+				return c
+			},
+			wantTimeout: true,
+		},
+		{
+			name: "refused redirect",
+			client: func(t *testing.T) *Client {
+				foreign := httptest.NewServer(http.NotFoundHandler())
+				t.Cleanup(foreign.Close)
+				_, c := fhirServer(t, func(w http.ResponseWriter, r *http.Request) {
+					http.Redirect(w, r, foreign.URL+r.URL.RequestURI(), http.StatusFound)
+				})
+				return c
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.client(t)
+			_, err := c.Search(context.Background(), "Observation", url.Values{"patient": {secret}})
+			if err == nil {
+				t.Fatal("the search succeeded")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, secret) || strings.Contains(msg, "?") {
+				t.Errorf("the error quotes the query: %s", msg)
+			}
+			if !strings.Contains(msg, "GET ") || !strings.Contains(msg, "/fhir/r4/Observation") {
+				t.Errorf("the error does not name the request: %s", msg)
+			}
+			var ue *url.Error
+			if !errors.As(err, &ue) {
+				t.Fatalf("%v: no *url.Error inside", err)
+			}
+			if ue.Timeout() != tc.wantTimeout {
+				t.Errorf("Timeout() = %v, want %v: %v", ue.Timeout(), tc.wantTimeout, err)
+			}
+			if tc.wantCause != nil && !errors.Is(err, tc.wantCause) {
+				t.Errorf("err = %v, want it to wrap %v", err, tc.wantCause)
+			}
+		})
+	}
+}
+
+// TestErrorRepliesKeepNoQuery checks that an error reply's *Error holds the
+// URL without the query, so that no field of it names the patient.
+func TestErrorRepliesKeepNoQuery(t *testing.T) {
+	_, c := fhirServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusInternalServerError, `{}`)
+	})
+	_, err := c.Search(context.Background(), "Observation", url.Values{"patient": {"secret-id"}})
+	var fe *Error
+	if !errors.As(err, &fe) {
+		t.Fatalf("err = %v, want an *Error", err)
+	}
+	if fe.URL != c.BaseURL()+"/Observation" {
+		t.Errorf("URL = %q, want the search's URL without its query", fe.URL)
+	}
+}

@@ -485,18 +485,8 @@ func ParseReference(s, defaultType string) (Reference, error) {
 	return ref, nil
 }
 
-// isID reports whether s is a valid FHIR id: 1 to 64 of [A-Za-z0-9-.].
-func isID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
+// isID is ValidID, under the short name the package's parsers use.
+func isID(s string) bool { return ValidID(s) }
 
 // isResourceType reports whether s has the shape of a resource type name.
 func isResourceType(s string) bool {

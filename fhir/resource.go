@@ -46,3 +46,21 @@ func ReadHeader(raw []byte) (Header, error) {
 
 // Ref returns "Type/id" for a header.
 func (h Header) Ref() string { return h.ResourceType + "/" + h.ID }
+
+// MaxIDLen is the longest a FHIR resource id may be.
+const MaxIDLen = 64
+
+// ValidID reports whether s is a valid FHIR resource id: 1 to 64 of A-Z, a-z,
+// 0-9, '-' and '.'. Such an id is also safe in a URL path segment and in a
+// storage key, with '/' free to separate parts.
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > MaxIDLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -16,9 +16,10 @@ import (
 	"github.com/portalgate/portalgate/gateway/session"
 )
 
-// loginCookie carries the network and the browser binding of a sign-in in
-// progress from /auth/login to /auth/callback. On TLS the __Host- prefix
-// stops a sibling host from planting one (login CSRF).
+// loginCookie carries the browser binding of a sign-in in progress from
+// /auth/login to /auth/callback. On TLS the __Host- prefix stops a sibling
+// host from planting one (login CSRF). The network of the sign-in is the
+// pending login's business, never the cookie's.
 func loginCookie(secure bool) (name, path string) {
 	if secure {
 		return "__Host-portalgate_login", "/"
@@ -70,7 +71,7 @@ func (h *portalHandlers) login(c *gin.Context) {
 	name, path := loginCookie(h.secure)
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name:     name,
-		Value:    network + "." + l.Binding,
+		Value:    l.Binding,
 		Path:     path,
 		MaxAge:   int(l.Expires.Sub(h.now()).Seconds()) + 1,
 		HttpOnly: true,
@@ -82,26 +83,42 @@ func (h *portalHandlers) login(c *gin.Context) {
 
 // callback finishes a sign-in: it verifies what the provider sent back,
 // starts a new session (never reusing one: session fixation) and audits.
+// Failures are audited under the network of the pending login the state
+// names; a callback naming none is nobody's to file.
 func (h *portalHandlers) callback(c *gin.Context) {
 	ctx := c.Request.Context()
 	name, path := loginCookie(h.secure)
 	http.SetCookie(c.Writer, &http.Cookie{Name: name, Path: path, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
-	network, binding := "", ""
+	binding := ""
 	if ck, err := c.Request.Cookie(name); err == nil {
-		network, binding, _ = strings.Cut(ck.Value, ".")
+		binding = ck.Value
 	}
 	if e := c.Query("error"); e != "" {
 		code := providerErrorCode(e)
-		h.auditSignInFailed(c, network, "provider refused: "+code)
+		network, err := h.Login.AbandonLogin(ctx, c.Query("state"))
+		switch {
+		case err == nil:
+			h.auditSignInFailed(c, audit.Event{Network: network, Detail: "provider refused: " + code})
+		case !errors.Is(err, identity.ErrLoginExpired):
+			h.logger.WarnContext(ctx, "abandoning a sign-in failed", "err", err)
+		}
 		WriteError(c, http.StatusUnauthorized, "the identity provider did not sign you in ("+code+"); start again at /auth/login")
 		return
 	}
 	id, err := h.Login.FinishLogin(ctx, c.Query("state"), c.Query("code"), binding)
 	if err != nil {
 		status, detail := signInError(err)
-		h.auditSignInFailed(c, network, signInFailure(err))
+		e := audit.Event{Detail: signInFailure(err)}
+		var failed *identity.LoginError
+		if errors.As(err, &failed) {
+			e.Network = failed.Network
+			if failed.Subject != "" {
+				e.Account = accounts.AccountID(failed.Network, failed.Issuer, failed.Subject)
+			}
+			h.auditSignInFailed(c, e)
+		}
 		if status >= 500 {
-			h.logger.WarnContext(ctx, "sign-in failed", "network", network, "err", err)
+			h.logger.WarnContext(ctx, "sign-in failed", "network", e.Network, "err", err)
 		}
 		WriteError(c, status, detail)
 		return
@@ -112,7 +129,9 @@ func (h *portalHandlers) callback(c *gin.Context) {
 		return
 	}
 	data := session.Data{Network: id.Network, Issuer: id.Issuer, Subject: id.Subject, IDTokenHint: id.IDToken}
-	event := audit.Event{Kind: audit.SignIn, Network: id.Network, Outcome: audit.Success}
+	// A login not enrolled yet is named by the account id it will have.
+	event := audit.Event{Kind: audit.SignIn, Network: id.Network, Outcome: audit.Success,
+		Account: accounts.AccountID(id.Network, id.Issuer, id.Subject)}
 	if account != nil {
 		data.Account = account.ID
 		event.Account, event.Person = account.ID, account.Person
@@ -182,11 +201,14 @@ func signInFailure(err error) string {
 	return "sign-in error"
 }
 
-func (h *portalHandlers) auditSignInFailed(c *gin.Context, network, why string) {
-	if _, ok := h.Networks(network); !ok {
-		return // nothing to file it under: the cookie was missing or forged
+// auditSignInFailed records a refused sign-in of a network served here. A
+// failed sign-in is refused whatever the audit write does, so a failed
+// write is only logged.
+func (h *portalHandlers) auditSignInFailed(c *gin.Context, e audit.Event) {
+	if _, ok := h.Networks(e.Network); !ok {
+		return // a login of a network no longer served: nothing to file it under
 	}
-	e := audit.Event{Kind: audit.SignInFailed, Network: network, Outcome: audit.MinorFailure, Detail: why}
+	e.Kind, e.Outcome = audit.SignInFailed, audit.MinorFailure
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), auditTimeout)
 	defer cancel()
 	if _, err := h.Audit.Record(ctx, h.stamp(c, e)); err != nil {

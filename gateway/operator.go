@@ -9,8 +9,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portalgate/portalgate/gateway/accounts"
+	"github.com/portalgate/portalgate/gateway/audit"
 	"github.com/portalgate/portalgate/tenants"
 )
+
+// operatorActor names the operator in audit events: the operator API has
+// one token, so whoever holds it is "the operator".
+const operatorActor = "operator"
 
 // operator admits requests carrying the operator token.
 func (h *portalHandlers) operator(c *gin.Context) {
@@ -52,12 +57,23 @@ func (h *portalHandlers) putPerson(c *gin.Context) {
 		Given: req.Given, Family: req.Family, Gender: req.Gender, BirthDate: birth,
 		Records: req.Records, ShareAcrossNetwork: req.ShareAcrossNetwork,
 	}
-	if err := h.Accounts.PutPerson(c.Request.Context(), p); err != nil {
-		if errors.Is(err, accounts.ErrInvalid) {
-			WriteError(c, http.StatusBadRequest, err.Error())
-			return
-		}
+	switch err := h.Accounts.PutPerson(c.Request.Context(), p); {
+	case errors.Is(err, accounts.ErrInvalid):
+		WriteError(c, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, accounts.ErrConflict):
+		WriteProblem(c, Problem{Type: problemType("record-held"), Status: http.StatusConflict, Title: "Record held by another person",
+			Detail: err.Error() + "; a patient record belongs to one person: take it from the other person first"})
+		return
+	case err != nil:
 		h.fail(c, "saving the person", err)
+		return
+	}
+	e := audit.Event{Kind: audit.PersonRegistered, Network: p.Network, Operator: operatorActor, Subject: p.ID, Outcome: audit.Success}
+	for _, r := range p.Records {
+		e.Records = append(e.Records, audit.Record{Org: r.Org, Patient: r.Patient})
+	}
+	if !h.audit(c, e) {
 		return
 	}
 	c.JSON(http.StatusOK, p)
@@ -96,7 +112,8 @@ func (h *portalHandlers) issueCode(c *gin.Context) {
 		WriteError(c, http.StatusBadRequest, `kind must be "activation" or "invitation"`)
 		return
 	}
-	code, expires, err := h.Accounts.IssueCode(c.Request.Context(), c.Param("network"), req.Person, req.Org, kind)
+	ctx, network := c.Request.Context(), c.Param("network")
+	code, expires, err := h.Accounts.IssueCode(ctx, network, req.Person, req.Org, kind)
 	switch {
 	case errors.Is(err, accounts.ErrNotFound):
 		WriteError(c, http.StatusNotFound, "no such person in this network")
@@ -106,6 +123,19 @@ func (h *portalHandlers) issueCode(c *gin.Context) {
 		return
 	case err != nil:
 		h.fail(c, "issuing the code", err)
+		return
+	}
+	// The event names the record the code is for, never the code.
+	person, err := h.Accounts.Person(ctx, network, req.Person)
+	if err != nil {
+		h.fail(c, "reading the person", err)
+		return
+	}
+	e := audit.Event{Kind: audit.CodeIssued, Network: network, Operator: operatorActor, Subject: req.Person, Outcome: audit.Success}
+	if r, ok := person.Record(req.Org); ok {
+		e.Records = []audit.Record{{Org: r.Org, Patient: r.Patient}}
+	}
+	if !h.audit(c, e) {
 		return
 	}
 	c.JSON(http.StatusCreated, CodeIssued{Code: code, Person: req.Person, Org: req.Org, Kind: req.Kind, Expires: expires})

@@ -20,6 +20,7 @@ import (
 type LoginFlow interface {
 	StartLogin(ctx context.Context, network, returnTo string) (identity.Login, error)
 	FinishLogin(ctx context.Context, state, code, binding string) (*identity.Identity, error)
+	AbandonLogin(ctx context.Context, state string) (network string, err error)
 	EndSessionURL(ctx context.Context, network, idTokenHint, postLogoutRedirect string) (string, bool)
 }
 
@@ -43,6 +44,7 @@ type Accounts interface {
 	ActsFor(ctx context.Context, network, person string) ([]accounts.ProxyGrant, error)
 	Consent(ctx context.Context, network, person string) (*accounts.ConsentState, error)
 	SetConsent(ctx context.Context, network, person string, share bool, by string) (*accounts.ConsentState, error)
+	ConsentHistory(ctx context.Context, network, person string) ([]accounts.ConsentState, error)
 }
 
 // AuditTrail records and shows audit events (gateway/audit).
@@ -90,6 +92,7 @@ func (s *Server) RegisterPortal(p Portal) error {
 	api.POST("/enrollment", h.idempotent, h.enroll)
 	api.GET("/consents", h.enrolled, h.consents)
 	api.PUT("/consents", h.enrolled, h.idempotent, h.putConsents)
+	api.GET("/consents/history", h.enrolled, h.consentHistory)
 	api.GET("/audit", h.enrolled, h.auditLog)
 
 	if p.OperatorToken != "" {

@@ -145,7 +145,10 @@ func (h *portalHandlers) enroll(c *gin.Context) {
 		Network: who.session.Network, Issuer: who.session.Issuer, Subject: who.session.Subject,
 		Code: req.Code, ClientIP: c.ClientIP(),
 	})
-	event := audit.Event{Kind: audit.CodeRejected, Network: who.session.Network, Outcome: audit.MinorFailure}
+	// A login not enrolled yet is named by the account id it would have, so
+	// operators see which login guessed.
+	event := audit.Event{Kind: audit.CodeRejected, Network: who.session.Network, Outcome: audit.MinorFailure,
+		Account: accounts.AccountID(who.session.Network, who.session.Issuer, who.session.Subject)}
 	if who.account != nil {
 		event.Account, event.Person = who.account.ID, who.account.Person
 	}
@@ -274,6 +277,38 @@ func (h *portalHandlers) putConsents(c *gin.Context) {
 	c.JSON(http.StatusOK, consentView(state))
 }
 
+// ConsentHistoryView is the answer of GET /api/v1/consents/history: every
+// choice the person has recorded, newest first.
+type ConsentHistoryView struct {
+	Entries []ConsentChoice `json:"entries"`
+}
+
+// ConsentChoice is one recorded choice to share across the network.
+type ConsentChoice struct {
+	ShareAcrossNetwork bool      `json:"shareAcrossNetwork"`
+	When               time.Time `json:"when"`
+	// By is the person who chose: the person themselves, or someone acting
+	// for them.
+	By string `json:"by"`
+	// Current is true for the choice in force; the others were replaced.
+	Current bool            `json:"current"`
+	Consent json.RawMessage `json:"consent"`
+}
+
+func (h *portalHandlers) consentHistory(c *gin.Context) {
+	acct := callerOf(c).account
+	history, err := h.Accounts.ConsentHistory(c.Request.Context(), acct.Network, acct.Person)
+	if err != nil {
+		h.fail(c, "reading the consent history", err)
+		return
+	}
+	view := ConsentHistoryView{Entries: make([]ConsentChoice, len(history))}
+	for i, s := range history {
+		view.Entries[i] = ConsentChoice{ShareAcrossNetwork: s.Share, When: s.Updated, By: s.By, Current: i == 0, Consent: s.Resource}
+	}
+	c.JSON(http.StatusOK, view)
+}
+
 // AuditView is the answer of GET /api/v1/audit: who accessed the person's
 // record, when, and from which app.
 type AuditView struct {
@@ -288,9 +323,19 @@ func (h *portalHandlers) auditLog(c *gin.Context) {
 		h.fail(c, "reading the consent", err)
 		return
 	}
-	h.writeAudit(c, func(page audit.Page) ([]audit.Entry, string, error) {
+	entries, next, ok := h.auditPage(c, func(page audit.Page) ([]audit.Entry, string, error) {
 		return h.Audit.ForPerson(c.Request.Context(), acct.Network, acct.Person, page)
-	}, keep)
+	})
+	if !ok {
+		return
+	}
+	view := AuditView{Entries: make([]audit.Summary, 0, len(entries)), Next: next}
+	for _, e := range entries {
+		if keep == nil || keep(e.Summary) {
+			view.Entries = append(view.Entries, e.Summary)
+		}
+	}
+	c.JSON(http.StatusOK, view)
 }
 
 // auditScope says which events of the person's log an account may see. An
@@ -320,43 +365,60 @@ func (h *portalHandlers) auditScope(c *gin.Context, acct *accounts.Account) (fun
 	}, nil
 }
 
+// OperatorAuditView is the answer of GET /operator/v1/networks/{network}/audit.
+type OperatorAuditView struct {
+	Entries []OperatorAuditEntry `json:"entries"`
+	Next    string               `json:"next,omitempty"`
+}
+
+// OperatorAuditEntry is an event as an operator reads it: what a patient
+// sees of it, and why it failed, where the request came from and which
+// request it was. Patients never see the details.
+type OperatorAuditEntry struct {
+	ID string `json:"id"`
+	audit.Summary
+	audit.Details
+}
+
 // networkAudit shows operators every event of a network, including those
 // of logins not tied to anyone yet (failed sign-ins, wrong codes).
 func (h *portalHandlers) networkAudit(c *gin.Context) {
-	h.writeAudit(c, func(page audit.Page) ([]audit.Entry, string, error) {
+	entries, next, ok := h.auditPage(c, func(page audit.Page) ([]audit.Entry, string, error) {
 		return h.Audit.Network(c.Request.Context(), c.Param("network"), page)
-	}, nil)
+	})
+	if !ok {
+		return
+	}
+	view := OperatorAuditView{Entries: make([]OperatorAuditEntry, len(entries)), Next: next}
+	for i, e := range entries {
+		view.Entries[i] = OperatorAuditEntry{ID: e.ID, Summary: e.Summary, Details: e.Details}
+	}
+	c.JSON(http.StatusOK, view)
 }
 
-// writeAudit answers one page of audit summaries read by list, those that
-// keep accepts (all when keep is nil). A filtered page may be short; next
-// still leads on.
-func (h *portalHandlers) writeAudit(c *gin.Context, list func(audit.Page) ([]audit.Entry, string, error), keep func(audit.Summary) bool) {
+// auditPage reads the page of audit events the query asks for (after,
+// limit) with list, or answers the error and reports false. A page
+// filtered afterwards may be short; next still leads on.
+func (h *portalHandlers) auditPage(c *gin.Context, list func(audit.Page) ([]audit.Entry, string, error)) ([]audit.Entry, string, bool) {
 	page := audit.Page{After: c.Query("after")}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > audit.MaxPageLimit {
 			WriteError(c, http.StatusBadRequest, "limit must be a number from 1 to "+strconv.Itoa(audit.MaxPageLimit))
-			return
+			return nil, "", false
 		}
 		page.Limit = n
 	}
 	entries, next, err := list(page)
 	if errors.Is(err, audit.ErrInvalid) {
 		WriteError(c, http.StatusBadRequest, "after must be a cursor from a previous page")
-		return
+		return nil, "", false
 	}
 	if err != nil {
 		h.fail(c, "reading the audit log", err)
-		return
+		return nil, "", false
 	}
-	view := AuditView{Entries: make([]audit.Summary, 0, len(entries)), Next: next}
-	for _, e := range entries {
-		if keep == nil || keep(e.Summary) {
-			view.Entries = append(view.Entries, e.Summary)
-		}
-	}
-	c.JSON(http.StatusOK, view)
+	return entries, next, true
 }
 
 // maxJSONBody bounds portal API request bodies.

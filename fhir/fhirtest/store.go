@@ -251,17 +251,7 @@ func isTypeName(s string) bool {
 }
 
 // isID reports whether s is a valid FHIR id: 1 to 64 of [A-Za-z0-9-.].
-func isID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || isUpper(c) || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
+func isID(s string) bool { return fhir.ValidID(s) }
 
 // compartmentOf returns the patients whose compartment holds the resource.
 func compartmentOf(typ, id string, values map[string]*paramValues) []string {

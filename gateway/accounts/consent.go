@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	fhir "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -120,17 +121,30 @@ func (s *Service) archiveConsent(ctx context.Context, network, person string, st
 	return nil
 }
 
-// ConsentHistory returns the person's replaced choices, oldest first, each resource inactive.
+// ConsentHistory returns every choice the person has recorded, newest first: the current one,
+// its Consent active, then those it replaced, inactive. It is empty while the person has never
+// chosen and only the default kept with the person applies.
 func (s *Service) ConsentHistory(ctx context.Context, network, person string) ([]ConsentState, error) {
 	ctx, cancel, _, err := s.begin(ctx, network)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
-	if err := validateFHIRID("person id", person); err != nil {
+	if _, err := s.person(ctx, network, person); err != nil {
 		return nil, err
 	}
-	var history []ConsentState
+	// The current choice is read first: one replaced meanwhile is then also in the history
+	// read after, and is shown once, as it was when read.
+	var current ConsentState
+	_, err = getJSON(ctx, s.kv, consentKey(network, person), &current)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return []ConsentState{}, nil
+	case err != nil:
+		return nil, fmt.Errorf("accounts: reading a consent: %w", err)
+	}
+	currentID := consentID(current.Resource)
+	var replaced []ConsentState
 	for after := ""; ; {
 		entries, err := s.log.Range(ctx, consentLog(network, person), after, consentHistoryPageLen)
 		if err != nil {
@@ -141,13 +155,26 @@ func (s *Service) ConsentHistory(ctx context.Context, network, person string) ([
 			if err := json.Unmarshal(e.Value, &state); err != nil {
 				return nil, fmt.Errorf("accounts: decoding consent history: %w", err)
 			}
-			history = append(history, state)
+			if id := consentID(state.Resource); id == "" || id != currentID {
+				replaced = append(replaced, state)
+			}
 		}
 		if len(entries) < consentHistoryPageLen {
-			return history, nil
+			break
 		}
 		after = entries[len(entries)-1].ID
 	}
+	slices.Reverse(replaced)
+	return append([]ConsentState{current}, replaced...), nil
+}
+
+// consentID reads the id of a stored Consent; "" when it has none.
+func consentID(resource json.RawMessage) string {
+	var head struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(resource, &head) // the service wrote it; one without an id matches nothing
+	return head.ID
 }
 
 // buildConsent writes a choice as an R4 Consent: a privacy consent (LOINC 59284-0) that

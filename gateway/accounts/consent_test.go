@@ -130,17 +130,33 @@ func TestSetConsentKeepsHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(history) != 2 {
-		t.Fatalf("%d replaced choices in history, want 2", len(history))
+	if len(history) != 3 {
+		t.Fatalf("%d choices in history, want 3", len(history))
 	}
+	// Newest first: the current choice, active, then the ones it replaced, inactive.
 	for i, h := range history {
 		c := decodeConsent(t, h.Resource)
-		if *c.Id != ids[i] || c.Status != fhir.ConsentStateInactive || !h.Updated.Equal(start.Add(time.Duration(i)*time.Hour)) {
-			t.Errorf("history %d: id %s status %v updated %v; want id %s, inactive", i, *c.Id, c.Status, h.Updated, ids[i])
+		want, status := len(ids)-1-i, fhir.ConsentStateInactive
+		if i == 0 {
+			status = fhir.ConsentStateActive
+		}
+		if *c.Id != ids[want] || c.Status != status || !h.Updated.Equal(start.Add(time.Duration(want)*time.Hour)) {
+			t.Errorf("history %d: id %s status %v updated %v; want id %s, %v", i, *c.Id, c.Status, h.Updated, ids[want], status)
 		}
 	}
 	if history[1].By != "casey" || !history[1].Share {
 		t.Errorf("history 1 = %+v, want casey's choice to share", history[1])
+	}
+}
+
+func TestConsentHistoryBeforeAnyChoice(t *testing.T) {
+	f := newFixture(t)
+	history, err := f.svc.ConsentHistory(t.Context(), "lakeside", "alex")
+	if err != nil || history == nil || len(history) != 0 {
+		t.Fatalf("ConsentHistory before any choice = %+v, %v; want none", history, err)
+	}
+	if _, err := f.svc.ConsentHistory(t.Context(), "lakeside", "ghost"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ConsentHistory of an unknown person: %v, want ErrNotFound", err)
 	}
 }
 
@@ -166,7 +182,10 @@ func TestConcurrentConsentChangesArchiveEachOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen := map[string]bool{*decodeConsent(t, current.Resource).Id: true}
+			if len(history) == 0 || string(history[0].Resource) != string(current.Resource) {
+				t.Fatalf("history does not start with the current choice")
+			}
+			seen := map[string]bool{}
 			for _, h := range history {
 				id := *decodeConsent(t, h.Resource).Id
 				if seen[id] {

@@ -1,22 +1,22 @@
 package accounts
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/portalgate/portalgate/gateway/store"
 	"github.com/portalgate/portalgate/tenants"
 )
 
-// accountID derives an account's id from its login. The subject is no secret, but hashing
-// keeps it, and any character an issuer allows in it, out of store keys.
-func accountID(network, issuer, subject string) string {
+// AccountID is the id of the account of a login: the issuer and subject of its ID token at
+// the network's provider. It is the id the account has once enrolled, so events of a login
+// recorded before enrollment can be tied to the account it becomes. The subject is no
+// secret, but hashing keeps it, and any character an issuer allows in it, out of store keys
+// and audit trails.
+func AccountID(network, issuer, subject string) string {
 	return hashHex("account", network, issuer, subject)[:32]
 }
 
@@ -41,7 +41,7 @@ func (s *Service) AccountFor(ctx context.Context, network, issuer, subject strin
 	if err := checkLogin(issuer, subject); err != nil {
 		return nil, err
 	}
-	acct, err := s.account(ctx, network, accountID(network, issuer, subject))
+	acct, err := s.account(ctx, network, AccountID(network, issuer, subject))
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNotEnrolled
 	}
@@ -70,42 +70,6 @@ func (s *Service) account(ctx context.Context, network, id string) (*Account, er
 		return nil, fmt.Errorf("accounts: reading an account: %w", err)
 	}
 	return &acct, nil
-}
-
-// Accounts lists the accounts enrolled into a person, oldest first.
-func (s *Service) Accounts(ctx context.Context, network, person string) ([]Account, error) {
-	ctx, cancel, _, err := s.begin(ctx, network)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	if err := validateFHIRID("person id", person); err != nil {
-		return nil, err
-	}
-	prefix := personAccountsPrefix(network, person)
-	var ids []string
-	err = s.kv.Scan(ctx, prefix, func(key string, _ []byte) error {
-		ids = append(ids, key[len(prefix):])
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("accounts: listing accounts: %w", err)
-	}
-	var list []Account
-	for _, id := range ids {
-		acct, err := s.account(ctx, network, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			continue // an index entry left by an enrollment that lost a race
-		case err != nil:
-			return nil, err
-		}
-		if acct.Person == person {
-			list = append(list, *acct)
-		}
-	}
-	slices.SortFunc(list, func(a, b Account) int { return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID)) })
-	return list, nil
 }
 
 // Redemption is an attempt to enroll a login with a code.
@@ -144,7 +108,7 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (*Account, error) {
 	if r.ClientIP == "" {
 		return nil, invalidf("the client address is required")
 	}
-	id := accountID(r.Network, r.Issuer, r.Subject)
+	id := AccountID(r.Network, r.Issuer, r.Subject)
 	switch _, err := s.account(ctx, r.Network, id); {
 	case err == nil:
 		return nil, ErrAlreadyEnrolled
@@ -242,11 +206,6 @@ func (s *Service) createAccount(ctx context.Context, acct *Account) error {
 	value, err := json.Marshal(acct)
 	if err != nil {
 		return fmt.Errorf("accounts: encoding an account: %w", err)
-	}
-	// The index entry goes first so that no account is ever missing from its person's list;
-	// an entry whose account is not created is skipped by Accounts.
-	if err := s.kv.Put(ctx, personAccountsPrefix(acct.Network, acct.Person)+acct.ID, nil, 0); err != nil {
-		return fmt.Errorf("accounts: indexing an account: %w", err)
 	}
 	switch err := s.kv.Create(ctx, accountKey(acct.Network, acct.ID), value, 0); {
 	case errors.Is(err, store.ErrExists):

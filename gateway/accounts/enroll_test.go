@@ -397,9 +397,15 @@ func TestConcurrentRedemptionsOfOneCode(t *testing.T) {
 			if len(won) != 1 {
 				t.Fatalf("%d redemptions of one code succeeded, want exactly 1", len(won))
 			}
-			accts, err := f.svc.Accounts(t.Context(), "lakeside", "alex")
-			if err != nil || len(accts) != 1 || accts[0] != *won[0] {
-				t.Fatalf("Accounts(alex) = %+v, %v; want only the winner %+v", accts, err, *won[0])
+			for i, err := range results {
+				l := login{"lakeside", fmt.Sprintf("racer-%d", i), ""}.with("")
+				acct, accountErr := f.svc.AccountFor(t.Context(), "lakeside", l.Issuer, l.Subject)
+				switch {
+				case err == nil && (accountErr != nil || *acct != *won[0]):
+					t.Errorf("the winner's account = %+v, %v; want %+v", acct, accountErr, *won[0])
+				case err != nil && !errors.Is(accountErr, ErrNotEnrolled):
+					t.Errorf("racer %d lost but has account %+v, %v", i, acct, accountErr)
+				}
 			}
 		})
 	}
@@ -469,5 +475,24 @@ func TestParallelGuessesCannotOutrunTheLimit(t *testing.T) {
 				t.Fatalf("%d guesses checked and %d refused; want %d and %d", rejected, locked, maxFailures, n-maxFailures)
 			}
 		})
+	}
+}
+
+func TestAccountIDIsTheEnrolledAccountsID(t *testing.T) {
+	f := newFixture(t)
+	l := login{"lakeside", "alex-1", "192.0.2.1"}
+	before := AccountID(l.network, l.with("").Issuer, l.subject)
+	acct := f.enroll(t, l, f.issue(t, "lakeside", "alex", "hospital"))
+	if acct.ID != before {
+		t.Fatalf("enrolled as %s, AccountID said %s", acct.ID, before)
+	}
+	for _, other := range []string{
+		AccountID("summit", acct.Issuer, acct.Subject),
+		AccountID(acct.Network, acct.Issuer+"/", acct.Subject),
+		AccountID(acct.Network, acct.Issuer, acct.Subject+"x"),
+	} {
+		if other == acct.ID {
+			t.Errorf("another login has the id %s", other)
+		}
 	}
 }

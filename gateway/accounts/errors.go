@@ -15,6 +15,9 @@ var (
 	ErrUnknownNetwork = errors.New("accounts: unknown network")
 	// ErrNotFound: no person (or account) has the given id in the network.
 	ErrNotFound = errors.New("accounts: not found")
+	// ErrConflict: the change would give a patient record to a second person; a record
+	// belongs to one person of the network at a time.
+	ErrConflict = errors.New("accounts: a record of the person is held by another person")
 	// ErrNotEnrolled: the login has not redeemed a code yet, so it is tied to no person.
 	ErrNotEnrolled = errors.New("accounts: this login is not enrolled")
 	// ErrAlreadyEnrolled: the login is already tied to a person and cannot enroll again.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/portalgate/portalgate/fhir"
 	"github.com/portalgate/portalgate/tenants"
 )
 
@@ -69,19 +70,13 @@ type ProxyGrant struct {
 }
 
 // validateFHIRID checks an id against FHIR's rules for resource ids, which also keeps it safe
-// in store keys: 1 to 64 of A-Z, a-z, 0-9, '-' and '.'.
+// in store keys.
 func validateFHIRID(what, id string) error {
-	if id == "" {
+	switch {
+	case id == "":
 		return invalidf("%s is required", what)
-	}
-	if len(id) > 64 {
-		return invalidf("%s is longer than 64 characters", what)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
-			return invalidf("%s may hold only letters, digits, '-' and '.'", what)
-		}
+	case !fhir.ValidID(id):
+		return invalidf("%s must be 1 to %d letters, digits, '-' and '.'", what, fhir.MaxIDLen)
 	}
 	return nil
 }

@@ -13,8 +13,10 @@ import (
 )
 
 // PutPerson creates or replaces a person (operator and sandbox seeding). Records must name
-// orgs of the person's network, one record per org. A change of records is visible to the
-// person's accounts at their next request.
+// orgs of the person's network, one record per org, and a record belongs to one person of the
+// network at a time: a record another person holds is refused with ErrConflict, and nothing
+// changes. Records the person held before and no longer lists are released for others. A
+// change of records is visible to the person's accounts at their next request.
 func (s *Service) PutPerson(ctx context.Context, p Person) error {
 	ctx, cancel, network, err := s.begin(ctx, p.Network)
 	if err != nil {
@@ -28,8 +30,24 @@ func (s *Service) PutPerson(ctx context.Context, p Person) error {
 	if err != nil {
 		return fmt.Errorf("accounts: encoding a person: %w", err)
 	}
+	old, err := s.person(ctx, p.Network, p.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		old = &Person{}
+	case err != nil:
+		return err
+	}
+	// Claim first: a person is never stored with a record that is not theirs.
+	claimed, err := s.claimRecords(ctx, p.Network, p.ID, p.Records)
+	if err != nil {
+		return err
+	}
 	if err := s.kv.Put(ctx, personKey(p.Network, p.ID), value, 0); err != nil {
-		return fmt.Errorf("accounts: storing a person: %w", err)
+		return withCleanup(fmt.Errorf("accounts: storing a person: %w", err), s.releaseRecords(ctx, p.Network, p.ID, claimed))
+	}
+	dropped := slices.DeleteFunc(slices.Clone(old.Records), func(r Record) bool { return slices.Contains(p.Records, r) })
+	if err := s.releaseRecords(ctx, p.Network, p.ID, dropped); err != nil {
+		return fmt.Errorf("accounts: the person was stored, but releasing the records they no longer hold failed: %w", err)
 	}
 	return nil
 }

@@ -1,9 +1,12 @@
 package accounts
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,15 +100,127 @@ func TestProxyGrants(t *testing.T) {
 	}
 }
 
-func TestAccountsOfAPerson(t *testing.T) {
+func TestARecordBelongsToOnePerson(t *testing.T) {
 	f := newFixture(t)
-	first := f.enroll(t, login{"lakeside", "blake-1", "192.0.2.1"}, f.issue(t, "lakeside", "blake", "hospital"))
-	f.clock.Advance(time.Minute)
-	second := f.enroll(t, login{"lakeside", "blake-2", "192.0.2.1"}, f.issue(t, "lakeside", "blake", "clinics"))
-	f.enroll(t, login{"lakeside", "alex-1", "192.0.2.1"}, f.issue(t, "lakeside", "alex", "clinics"))
-	got, err := f.svc.Accounts(t.Context(), "lakeside", "blake")
-	if err != nil || !slices.Equal(got, []Account{*first, *second}) {
-		t.Fatalf("Accounts(blake) = %+v, %v", got, err)
+	ctx := t.Context()
+	pat := func(records ...Record) Person {
+		return Person{ID: "pat", Network: "lakeside", BirthDate: date(1990, 1, 1), Records: records}
+	}
+	personOf := func(network, id string) *Person {
+		t.Helper()
+		p, err := f.svc.Person(ctx, network, id)
+		if err != nil {
+			t.Fatalf("Person(%s): %v", id, err)
+		}
+		return p
+	}
+
+	// Alex holds h-alex at the hospital: nobody else gets it, and a refused person is not
+	// stored, nor keeps the records it claimed on the way.
+	for _, p := range []Person{
+		pat(Record{"hospital", "h-alex"}),
+		pat(Record{"clinics", "c-pat"}, Record{"hospital", "h-alex"}),
+	} {
+		if err := f.svc.PutPerson(ctx, p); !errors.Is(err, ErrConflict) {
+			t.Fatalf("PutPerson(%+v) = %v, want ErrConflict", p.Records, err)
+		}
+	}
+	if _, err := f.svc.Person(ctx, "lakeside", "pat"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused person was stored: %v", err)
+	}
+	f.putPerson(t, Person{ID: "quinn", Network: "lakeside", BirthDate: date(1990, 1, 1), Records: []Record{{"clinics", "c-pat"}}})
+
+	// The same patient id elsewhere is another record.
+	f.putPerson(t, pat(Record{"lab", "h-alex"}))
+	f.putPerson(t, Person{ID: "pat", Network: "summit", BirthDate: date(1990, 1, 1), Records: []Record{{"north", "h-alex"}}})
+
+	// A person's own records can be stored again, in any order.
+	alex := personOf("lakeside", "alex")
+	slices.Reverse(alex.Records)
+	f.putPerson(t, *alex)
+
+	// Records a person no longer lists are free for others; a changed patient id at an org
+	// frees the old one.
+	alex.Records = slices.DeleteFunc(alex.Records, func(r Record) bool { return r.Org == "hospital" })
+	alex.Records = append(alex.Records, Record{"hospital", "h-alex-2"})
+	f.putPerson(t, *alex)
+	f.putPerson(t, pat(Record{"lab", "h-alex"}, Record{"hospital", "h-alex"}))
+
+	// Alex cannot take it back, and stays as they were.
+	before := personOf("lakeside", "alex")
+	back := *before
+	back.Records = append(slices.Clone(back.Records), Record{"hospital", "h-alex"})
+	back.Records = slices.DeleteFunc(back.Records, func(r Record) bool { return r.Patient == "h-alex-2" })
+	if err := f.svc.PutPerson(ctx, back); !errors.Is(err, ErrConflict) {
+		t.Fatalf("giving a record back to its former holder: %v, want ErrConflict", err)
+	}
+	if after := personOf("lakeside", "alex"); !slices.Equal(after.Records, before.Records) {
+		t.Fatalf("a refused change altered alex: %+v, want %+v", after.Records, before.Records)
+	}
+	f.putPerson(t, Person{ID: "rae", Network: "lakeside", BirthDate: date(1990, 1, 1), Records: []Record{{"hospital", "h-alex-3"}}})
+	if err := f.svc.PutPerson(ctx, Person{ID: "sol", Network: "lakeside", BirthDate: date(1990, 1, 1), Records: []Record{{"hospital", "h-alex-2"}}}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("alex's refused change released h-alex-2: %v", err)
+	}
+}
+
+func TestLeftBehindRecordClaimIsTakenOverOnlyWhenStale(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	// Claims a write cut short left behind: by someone never stored, and by a stored person
+	// who does not list the record.
+	for _, claim := range []struct {
+		holder string
+		record Record
+	}{{"ghost", Record{"lab", "l-left"}}, {"blake", Record{"clinics", "c-left"}}} {
+		raw, err := json.Marshal(recordClaim{Person: claim.holder, Claimed: f.clock.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.kv.Put(ctx, recordKey("lakeside", claim.record), raw, 0); err != nil {
+			t.Fatal(err)
+		}
+		p := Person{ID: "pat-" + claim.record.Org, Network: "lakeside", BirthDate: date(1990, 1, 1), Records: []Record{claim.record}}
+		// While the write could still be under way, the claim stands.
+		f.clock.Advance(DefaultTimeout + expirySlack)
+		if err := f.svc.PutPerson(ctx, p); !errors.Is(err, ErrConflict) {
+			t.Fatalf("a claim by %s as old as a call may take: %v, want ErrConflict", claim.holder, err)
+		}
+		f.clock.Advance(time.Nanosecond)
+		f.putPerson(t, p)
+	}
+}
+
+func TestConcurrentClaimsOfOneRecord(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			f := newFixtureOn(t, e)
+			const n = 12
+			results := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					results[i] = f.svc.PutPerson(t.Context(), Person{
+						ID: fmt.Sprintf("racer-%d", i), Network: "lakeside", BirthDate: date(1990, 1, 1),
+						Records: []Record{{"lab", fmt.Sprintf("l-%d", i)}, {"hospital", "h-shared"}},
+					})
+				})
+			}
+			wg.Wait()
+			winners := 0
+			for i, err := range results {
+				_, stored := f.svc.Person(t.Context(), "lakeside", fmt.Sprintf("racer-%d", i))
+				switch {
+				case err == nil && stored == nil:
+					winners++
+				case errors.Is(err, ErrConflict) && errors.Is(stored, ErrNotFound):
+				default:
+					t.Errorf("racer %d: %v, stored: %v", i, err, stored)
+				}
+			}
+			if winners != 1 {
+				t.Fatalf("%d people hold one record, want 1", winners)
+			}
+		})
 	}
 }
 

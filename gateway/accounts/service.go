@@ -76,9 +76,6 @@ const keyPrefix = "accounts/"
 
 func personKey(network, person string) string { return keyPrefix + "person/" + network + "/" + person }
 func accountKey(network, id string) string    { return keyPrefix + "account/" + network + "/" + id }
-func personAccountsPrefix(network, person string) string {
-	return keyPrefix + "person-accounts/" + network + "/" + person + "/"
-}
 func proxyPrefix(network, actor string) string {
 	return keyPrefix + "proxy/" + network + "/" + actor + "/"
 }

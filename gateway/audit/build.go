@@ -33,14 +33,17 @@ const instantLayout = "2006-01-02T15:04:05.000Z07:00"
 // Element ids of agents and entities, by which Summary finds them.
 const (
 	agentUser      = "user"
+	agentOperator  = "operator"
 	agentClient    = "client"
 	agentServer    = "server"
 	entityPatient  = "patient"
+	entitySubject  = "person"
 	entityOrg      = "org"
 	entityData     = "data"
 	entityQuery    = "query"
 	entityRequest  = "request"
 	portalDisplay  = "patient portal"
+	operatorAPI    = "operator API"
 	networkMachine = fhir.AuditEventAgentNetworkType1 // machine name
 	networkIP      = fhir.AuditEventAgentNetworkType2 // IP address
 )
@@ -68,6 +71,7 @@ var (
 	objectPatient      = coding(objectRoleSystem, "1", "Patient")
 	objectResource     = coding(objectRoleSystem, "4", "Domain Resource")
 	objectQuery        = coding(objectRoleSystem, "24", "Query")
+	objectSecurityUser = coding(objectRoleSystem, "11", "Security User Entity")
 
 	sourceAppServer = []fhir.Coding{coding(sourceTypeSystem, "4", "Application Server")}
 )
@@ -116,8 +120,7 @@ func build(e Event, recorded time.Time, observer string) []fhir.AuditEvent {
 		base.Subtype = []fhir.Coding{coding(interactionSystem, e.Interaction, e.Interaction)}
 		base.Action = ptr(pattern.action)
 	} else {
-		base.Type, base.Subtype = nonRestType(e.Kind)
-		base.Action = ptr(fhir.AuditEventActionE)
+		base.Type, base.Subtype, base.Action = nonRestType(e.Kind)
 	}
 	base.Agent = buildAgents(e, pattern, rest, observer)
 
@@ -128,6 +131,8 @@ func build(e Event, recorded time.Time, observer string) []fhir.AuditEvent {
 		shared = append(shared, queryEntity(e))
 	case rest:
 		shared = append(shared, dataEntity(e))
+	case e.Subject != "":
+		shared = append(shared, subjectEntity(e))
 	}
 	if e.RequestID != "" {
 		shared = append(shared, fhir.AuditEventEntity{
@@ -173,41 +178,51 @@ func build(e Event, recorded time.Time, observer string) []fhir.AuditEvent {
 	return events
 }
 
-// nonRestType is the DICOM type and subtype of the events BALP has no pattern for.
-func nonRestType(k Kind) (fhir.Coding, []fhir.Coding) {
+// nonRestType is the DICOM type, subtype and action of the events BALP has no pattern for.
+// Issuing a code creates a credential; redeeming one uses it.
+func nonRestType(k Kind) (fhir.Coding, []fhir.Coding, *fhir.AuditEventAction) {
 	switch k {
 	case SignIn, SignInFailed:
-		return typeUserAuth, []fhir.Coding{subtypeLogin}
+		return typeUserAuth, []fhir.Coding{subtypeLogin}, ptr(fhir.AuditEventActionE)
 	case SignOut:
-		return typeUserAuth, []fhir.Coding{subtypeLogout}
+		return typeUserAuth, []fhir.Coding{subtypeLogout}, ptr(fhir.AuditEventActionE)
+	case CodeIssued:
+		return typeSecurity, []fhir.Coding{subtypeUserAttrs}, ptr(fhir.AuditEventActionC)
 	default: // CodeRedeemed, CodeRejected
-		return typeSecurity, []fhir.Coding{subtypeUserAttrs}
+		return typeSecurity, []fhir.Coding{subtypeUserAttrs}, ptr(fhir.AuditEventActionE)
 	}
 }
 
-// buildAgents returns the user (when known), the client app or portal with the request's
-// address, and the gateway as server. BALP keeps network addresses off the user: people
-// are not network nodes.
+// buildAgents returns the user or operator (when known), the client app, portal or
+// operator API with the request's address, and the gateway as server. BALP keeps network
+// addresses off the user: people are not network nodes.
 func buildAgents(e Event, pattern restPattern, rest bool, observer string) []fhir.AuditEventAgent {
 	agents := make([]fhir.AuditEventAgent, 0, 3)
-	hasUser := e.Person != "" || e.Account != ""
-	if hasUser {
-		who := &fhir.Reference{}
+	var user *fhir.AuditEventAgent
+	switch {
+	case e.Operator != "":
+		user = &fhir.AuditEventAgent{Id: ptr(agentOperator), Who: &fhir.Reference{
+			Identifier: &fhir.Identifier{Value: ptr(e.Operator)}, Display: ptr("network operator"),
+		}}
+	case e.Person != "" || e.Account != "":
+		user = &fhir.AuditEventAgent{Id: ptr(agentUser), Who: &fhir.Reference{}}
 		if e.Person != "" {
-			who.Reference = ptr("Person/" + e.Person)
-			who.Type = ptr("Person")
+			user.Who.Reference = ptr("Person/" + e.Person)
+			user.Who.Type = ptr("Person")
 		}
 		if e.Account != "" {
-			who.Identifier = &fhir.Identifier{Value: ptr(e.Account)}
+			user.Who.Identifier = &fhir.Identifier{Value: ptr(e.Account)}
 		}
-		user := fhir.AuditEventAgent{Id: ptr(agentUser), Who: who, Requestor: true}
+	}
+	if user != nil {
+		user.Requestor = true
 		if rest {
 			user.Type = concept(pattern.user)
 		}
-		agents = append(agents, user)
+		agents = append(agents, *user)
 	}
 
-	client := fhir.AuditEventAgent{Id: ptr(agentClient), Requestor: !hasUser}
+	client := fhir.AuditEventAgent{Id: ptr(agentClient), Requestor: user == nil}
 	server := fhir.AuditEventAgent{
 		Id:      ptr(agentServer),
 		Who:     &fhir.Reference{Display: &observer},
@@ -218,12 +233,15 @@ func buildAgents(e Event, pattern restPattern, rest bool, observer string) []fhi
 	} else {
 		client.Type, server.Type = concept(roleApplication), concept(roleDestination)
 	}
-	if e.Client != "" {
+	switch {
+	case e.Client != "":
 		client.Who = &fhir.Reference{Identifier: &fhir.Identifier{Value: ptr(e.Client)}}
 		if e.ClientName != "" {
 			client.Who.Display = ptr(e.ClientName)
 		}
-	} else {
+	case e.Operator != "":
+		client.Who = &fhir.Reference{Display: ptr(operatorAPI)}
+	default:
 		client.Who = &fhir.Reference{Display: ptr(portalDisplay)}
 	}
 	if e.ClientIP != "" {
@@ -240,6 +258,17 @@ func dataEntity(e Event) fhir.AuditEventEntity {
 		what.Reference = ptr(e.ResourceType + "/" + e.ResourceID)
 	}
 	return fhir.AuditEventEntity{Id: ptr(entityData), What: what, Type: &entitySystemObject, Role: &objectResource}
+}
+
+// subjectEntity names the person someone else acted on, when no RESTful data entity does:
+// the person an operator issued a code for, whose security attributes changed.
+func subjectEntity(e Event) fhir.AuditEventEntity {
+	return fhir.AuditEventEntity{
+		Id:   ptr(entitySubject),
+		What: &fhir.Reference{Reference: ptr("Person/" + e.Subject), Type: ptr("Person")},
+		Type: &entityPerson,
+		Role: &objectSecurityUser,
+	}
 }
 
 // queryEntity describes a search by its path and parameter names only ("Observation?category&

@@ -183,6 +183,9 @@ func base(kind Kind) Event {
 		e.ResourceType, e.ResourceID, e.Interaction = "Communication", "msg-9", "create"
 		e.Records = []Record{{Org: "clinics", Patient: "c-alex"}}
 		e.Outcome = Success
+	case PersonRegistered, CodeIssued:
+		e.Account, e.Person, e.Operator, e.Subject = "", "", "operator", "alex"
+		e.Records = []Record{{Org: "hospital", Patient: "h-alex"}}
 	}
 	return e
 }
@@ -240,6 +243,10 @@ func TestEveryKindBuildsAnAuditEvent(t *testing.T) {
 			want{"PatientRead", typeRest, "read", fhir.AuditEventActionR, fhir.AuditEventOutcome0}},
 		{"sign-in failed, nobody known", Event{Kind: SignInFailed, Network: "lakeside", ClientIP: "2001:db8::1"},
 			want{"", typeUserAuth, "110122", fhir.AuditEventActionE, fhir.AuditEventOutcome4}},
+		{"person registered", base(PersonRegistered), want{"PatientUpdate", typeRest, "update", fhir.AuditEventActionU, fhir.AuditEventOutcome0}},
+		{"person registered without records", with(base(PersonRegistered), func(e *Event) { e.Records = nil }),
+			want{"Update", typeRest, "update", fhir.AuditEventActionU, fhir.AuditEventOutcome0}},
+		{"code issued", base(CodeIssued), want{"", typeSecurity, "110137", fhir.AuditEventActionC, fhir.AuditEventOutcome0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -364,6 +371,16 @@ func TestSummary(t *testing.T) {
 		}},
 		{"code rejected", base(CodeRejected), Summary{
 			When: start, Kind: CodeRejected, Outcome: MinorFailure, Actor: "alex", Account: "acct-1", Org: "hospital", Patient: "h-alex",
+		}},
+		{"person registered", base(PersonRegistered), Summary{
+			When: start, Kind: PersonRegistered, Outcome: Success, Operator: "operator", Subject: "alex",
+			Interaction: "update", What: "Person", Org: "hospital", Patient: "h-alex",
+		}},
+		{"code issued", base(CodeIssued), Summary{
+			When: start, Kind: CodeIssued, Outcome: Success, Operator: "operator", Subject: "alex", Org: "hospital", Patient: "h-alex",
+		}},
+		{"a login not enrolled yet", with(base(SignInFailed), func(e *Event) { e.Person = "" }), Summary{
+			When: start, Kind: SignInFailed, Outcome: MinorFailure, Account: "acct-1",
 		}},
 	}
 	for _, tt := range tests {
@@ -527,6 +544,22 @@ func TestInvalidEventsAreRefused(t *testing.T) {
 		{"successful failure", with(base(SignInFailed), func(e *Event) { e.Outcome = Success })},
 		{"failed sign-in recorded as sign-in", with(base(SignIn), func(e *Event) { e.Outcome = MinorFailure })},
 		{"request id too long", with(base(SignIn), func(e *Event) { e.RequestID = strings.Repeat("r", maxToken+1) })},
+		{"operator signing in", with(base(SignIn), func(e *Event) { e.Operator = "operator" })},
+		{"operator reading a record", with(base(RecordRead), func(e *Event) { e.Operator = "operator" })},
+		{"registration without operator", with(base(PersonRegistered), func(e *Event) { e.Operator = "" })},
+		{"code issued without operator", with(base(CodeIssued), func(e *Event) { e.Operator = "" })},
+		{"registration of nobody", with(base(PersonRegistered), func(e *Event) { e.Subject = "" })},
+		{"code issued for nobody", with(base(CodeIssued), func(e *Event) { e.Subject = "" })},
+		{"code issued by a person", with(base(CodeIssued), func(e *Event) { e.Person = "casey" })},
+		{"registration by an account", with(base(PersonRegistered), func(e *Event) { e.Account = "acct-1" })},
+		{"registration through an app", with(base(PersonRegistered), func(e *Event) { e.Client = "app-7" })},
+		{"operator with a space", with(base(CodeIssued), func(e *Event) { e.Operator = "the operator" })},
+		{"registration writing a Patient", with(base(PersonRegistered), func(e *Event) { e.ResourceType, e.ResourceID = "Patient", "alex" })},
+		{"registration of another person", with(base(PersonRegistered), func(e *Event) { e.ResourceType, e.ResourceID = "Person", "blake" })},
+		{"registration as a create", with(base(PersonRegistered), func(e *Event) { e.Interaction = "create" })},
+		{"registration without client IP", with(base(PersonRegistered), func(e *Event) { e.ClientIP = "" })},
+		{"code issued naming a resource", with(base(CodeIssued), func(e *Event) { e.ResourceType = "Person" })},
+		{"failed registration", with(base(PersonRegistered), func(e *Event) { e.Outcome = MinorFailure })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package audit owns the gateway's audit trail: every sign-in, failed sign-in, sign-out,
-// activation-code use, consent change and record access becomes a FHIR R4 AuditEvent, kept on
-// the storage port's append logs, so that operators can review a network's activity and a
-// patient can see who accessed their records, when, and from which app (DESIGN §7, security).
+// activation-code use, consent change and record access, and every registration of a person
+// and code issued by an operator, becomes a FHIR R4 AuditEvent, kept on the storage port's
+// append logs, so that operators can review a network's activity and a patient can see who
+// accessed their records, when, and from which app (DESIGN §7, security).
 //
 // # Shape of the events
 //
@@ -15,10 +16,16 @@
 // access keeps the same structure without claiming a profile. BALP has no pattern for sign-in
 // or enrollment, so those follow the DICOM vocabulary that ATNA uses: type 110114 User
 // Authentication with subtype 110122 Login or 110123 Logout, and type 110113 Security Alert
-// with subtype 110137 User Security Attributes Changed for activation codes.
+// with subtype 110137 User Security Attributes Changed for activation codes (action C when an
+// operator issues one, E when it is used).
 //
-// Agents and entities carry element ids ("user", "client", "server"; "patient", "org",
-// "data", "query", "request") so that readers find them without guessing from codes.
+// An operator's registration of a person is the RESTful update of a Person (BALP Update, or
+// PatientUpdate once per record). In operators' events the requestor is the operator, and the
+// person acted on is named by the Person entity; such events also go to that person's log.
+//
+// Agents and entities carry element ids ("user", "operator", "client", "server"; "patient",
+// "org", "person", "data", "query", "request") so that readers find them without guessing
+// from codes.
 //
 // # What an event never holds
 //
@@ -31,6 +38,8 @@
 //
 // Each event is appended to its network's log and, when it concerns a person, to that
 // person's own log, so a patient's view never scans the network. Both are read oldest first,
-// the order of the store's logs, with an opaque cursor for the next page. Record returns every
-// error: callers fail closed, releasing no record whose access could not be recorded.
+// the order of the store's logs, with an opaque cursor for the next page. Each Entry read
+// back holds a Summary, for the patient, and Details (why it failed, the client's address,
+// the request id) for operators only. Record returns every error: callers fail closed,
+// releasing no record whose access could not be recorded.
 package audit

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/portalgate/portalgate/fhir"
 )
 
 // ErrInvalid: an event or a page request is malformed. Messages name the field at fault,
@@ -43,7 +45,15 @@ const (
 	RecordSearch Kind = "record-search"
 	// RecordWrite: a resource of a record was created, updated, patched or deleted.
 	RecordWrite Kind = "record-write"
+	// PersonRegistered: an operator registered a person with their records, or replaced them.
+	PersonRegistered Kind = "person-registered"
+	// CodeIssued: an operator issued an activation or invitation code for a person's record.
+	// The event never holds the code.
+	CodeIssued Kind = "code-issued"
 )
+
+// operatorKinds are what only operators do, and operators do nothing else.
+var operatorKinds = map[Kind]bool{PersonRegistered: true, CodeIssued: true}
 
 // Outcome is how an action ended, as AuditEvent.outcome codes it. The zero value means "not
 // said": kinds that imply their outcome (a SignIn succeeds, a CodeRejected fails) take it
@@ -99,12 +109,17 @@ type Record struct {
 type Event struct {
 	Kind    Kind
 	Network string
-	// Account is the login that acted, or "" when none is known (a failed sign-in).
+	// Account is the login that acted, or "" when none is known (a failed sign-in). A login
+	// not yet tied to a person is named by the id its account will have.
 	Account string
 	// Person is the person behind Account.
 	Person string
-	// Subject is the person whose records were touched when Person acts for someone else
-	// (a proxy); "" means Person. The event is shown to Subject (or Person) in ForPerson.
+	// Operator names the network operator who acted through the operator API; it is set
+	// for PersonRegistered and CodeIssued, and only for them, in place of Account and Person.
+	Operator string
+	// Subject is the person whose records were touched when someone else acted: a proxy
+	// (Person) or an operator; "" means Person. The event is shown to Subject (or Person) in
+	// ForPerson.
 	Subject string
 	// Client is the OAuth client id of the app acting for the account; "" when the person
 	// uses the network's own portal.
@@ -128,7 +143,8 @@ type Event struct {
 	// read); search-type, search-system, search or operation for RecordSearch (default
 	// search-type, or search-system without a ResourceType); create, update, patch or delete
 	// for RecordWrite (required); create or update for ConsentChanged (default create, as
-	// each choice is a new Consent).
+	// each choice is a new Consent); update for PersonRegistered (the default: the operator
+	// puts the whole person, new or not), whose resource is Person/{Subject}.
 	Interaction string
 	// Operation names the operation of Interaction "operation", without its "$" ("everything").
 	Operation string
@@ -169,6 +185,9 @@ var interactions = map[Kind]interactionRule{
 	RecordRead:     {[]string{"read", "vread"}, "read"},
 	RecordSearch:   {[]string{"search-type", "search-system", "search", "operation"}, "search-type"},
 	RecordWrite:    {[]string{"create", "update", "patch", "delete"}, ""},
+	// PersonRegistered is RESTful: the operator API puts a Person.
+	PersonRegistered: {[]string{"update"}, "update"},
+	CodeIssued:       {},
 }
 
 // impliedOutcome is the outcome of kinds that can only end one way.
@@ -178,6 +197,9 @@ var impliedOutcome = map[Kind]Outcome{
 	CodeRedeemed: Success,
 	SignInFailed: MinorFailure,
 	CodeRejected: MinorFailure,
+	// Operators' refused calls change nothing and are not audited.
+	PersonRegistered: Success,
+	CodeIssued:       Success,
 }
 
 // normalize checks e and fills in its defaults, returning the event to build.
@@ -197,11 +219,14 @@ func (e Event) normalize() (Event, error) {
 		}
 	}
 	for _, f := range []struct{ name, value string }{
-		{"account", e.Account}, {"client", e.Client}, {"request id", e.RequestID},
+		{"account", e.Account}, {"operator", e.Operator}, {"client", e.Client}, {"request id", e.RequestID},
 	} {
 		if err := checkToken(f.name, f.value); err != nil {
 			return e, err
 		}
+	}
+	if err := e.checkActor(); err != nil {
+		return e, err
 	}
 	if err := checkText("client name", e.ClientName, maxClientName); err != nil {
 		return e, err
@@ -245,14 +270,38 @@ func (e Event) normalize() (Event, error) {
 	return e, nil
 }
 
+// checkActor holds operators to their own kinds: an operator acts on a person, and nobody
+// else acts in an operator's event.
+func (e *Event) checkActor() error {
+	switch {
+	case !operatorKinds[e.Kind] && e.Operator != "":
+		return invalidf("an operator acts only in %s and %s events", PersonRegistered, CodeIssued)
+	case !operatorKinds[e.Kind]:
+		return nil
+	case e.Operator == "" || e.Subject == "":
+		return invalidf("a %s event needs the operator and the person acted on (subject)", e.Kind)
+	case e.Account != "" || e.Person != "" || e.Client != "" || e.ClientName != "":
+		return invalidf("in a %s event only the operator acts: no account, person or app", e.Kind)
+	}
+	return nil
+}
+
 func (e *Event) checkResource() error {
 	rest := e.Interaction != ""
-	if e.Kind == ConsentChanged {
+	switch e.Kind {
+	case ConsentChanged:
 		if e.ResourceType == "" {
 			e.ResourceType = "Consent"
 		}
 		if e.ResourceType != "Consent" {
 			return invalidf("a consent change writes a Consent")
+		}
+	case PersonRegistered:
+		if e.ResourceType == "" && e.ResourceID == "" {
+			e.ResourceType, e.ResourceID = "Person", e.Subject
+		}
+		if e.ResourceType != "Person" || e.ResourceID != e.Subject {
+			return invalidf("a registration writes the Person of its subject")
 		}
 	}
 	switch {
@@ -330,19 +379,14 @@ func (e *Event) indexedPerson() string {
 	return e.Person
 }
 
-// checkID checks an id against FHIR's rules for resource ids (1 to 64 of A-Z, a-z, 0-9, '-'
-// and '.'), which also keeps it safe in log names and references.
+// checkID checks an id against FHIR's rules for resource ids, which also keeps it safe in log
+// names and references.
 func checkID(what, id string) error {
-	if id == "" {
+	switch {
+	case id == "":
 		return invalidf("%s is required", what)
-	}
-	if len(id) > 64 {
-		return invalidf("%s is longer than 64 characters", what)
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; !isAlnum(c) && c != '-' && c != '.' {
-			return invalidf("%s may hold only letters, digits, '-' and '.'", what)
-		}
+	case !fhir.ValidID(id):
+		return invalidf("%s must be 1 to %d letters, digits, '-' and '.'", what, fhir.MaxIDLen)
 	}
 	return nil
 }

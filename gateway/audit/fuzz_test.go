@@ -5,7 +5,10 @@ import (
 	"testing"
 )
 
-var fuzzKinds = []Kind{SignIn, SignInFailed, SignOut, CodeRedeemed, CodeRejected, ConsentChanged, RecordRead, RecordSearch, RecordWrite}
+var fuzzKinds = []Kind{
+	SignIn, SignInFailed, SignOut, CodeRedeemed, CodeRejected, ConsentChanged, RecordRead, RecordSearch, RecordWrite,
+	PersonRegistered, CodeIssued,
+}
 
 // FuzzRecord feeds arbitrary caller input to Record: it must refuse it with ErrInvalid and
 // write nothing, or write AuditEvents that decode, have no empty elements, read back as the

@@ -146,6 +146,8 @@ type Entry struct {
 	Resource json.RawMessage `json:"resource"`
 	// Summary is what the patient needs to read the event.
 	Summary Summary `json:"summary"`
+	// Details are for operators only; never show them to a patient.
+	Details Details `json:"details"`
 }
 
 // ForPerson returns a page of the events that concern person: access to their records
@@ -200,11 +202,11 @@ func (l *Log) read(ctx context.Context, log string, page Page) ([]Entry, string,
 	}
 	entries := make([]Entry, len(got))
 	for i, g := range got {
-		id, summary, err := summarize(g.Value)
+		id, summary, details, err := readEvent(g.Value)
 		if err != nil {
 			return nil, "", fmt.Errorf("audit: reading the trail: stored entry %d: %w", i, err)
 		}
-		entries[i] = Entry{ID: id, Resource: g.Value, Summary: summary}
+		entries[i] = Entry{ID: id, Resource: g.Value, Summary: summary, Details: details}
 	}
 	return entries, next, nil
 }

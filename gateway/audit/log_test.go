@@ -23,7 +23,7 @@ func TestNoClinicalTextInSuccessfulEvents(t *testing.T) {
 	const clinical = "HbA1c 9.8% poorly controlled type 2 diabetes"
 	mem := newMemStorage()
 	l := newTestLog(t, mem, newClock())
-	for _, kind := range []Kind{SignIn, SignOut, CodeRedeemed, ConsentChanged, RecordRead, RecordSearch, RecordWrite} {
+	for _, kind := range []Kind{SignIn, SignOut, CodeRedeemed, ConsentChanged, RecordRead, RecordSearch, RecordWrite, PersonRegistered, CodeIssued} {
 		e := base(kind)
 		e.Detail = clinical
 		if _, err := l.Record(t.Context(), e); err != nil {
@@ -110,6 +110,60 @@ func TestPersonIndex(t *testing.T) {
 	other, _, err := l.Network(ctx, "summit", Page{})
 	if err != nil || len(other) != 0 {
 		t.Errorf("another network sees %d events, %v", len(other), err)
+	}
+}
+
+func TestOperatorEventsGoToThePersonActedOn(t *testing.T) {
+	mem := newMemStorage()
+	l := newTestLog(t, mem, newClock())
+	ctx := t.Context()
+	for _, k := range []Kind{PersonRegistered, CodeIssued} {
+		if _, err := l.Record(ctx, base(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alex, _, err := l.ForPerson(ctx, "lakeside", "alex", Page{})
+	must(t, err)
+	if len(alex) != 2 || alex[0].Summary.Kind != PersonRegistered || alex[1].Summary.Kind != CodeIssued {
+		t.Fatalf("alex sees %+v; want their registration and the code issued for them", alex)
+	}
+	for _, e := range alex {
+		if e.Summary.Operator != "operator" || e.Summary.Subject != "alex" || e.Summary.Actor != "" {
+			t.Errorf("summary %+v: want the operator acting on alex", e.Summary)
+		}
+	}
+	if operator, _, err := l.ForPerson(ctx, "lakeside", "operator", Page{}); err != nil || len(operator) != 0 {
+		t.Errorf("the operator has a person log: %+v, %v", operator, err)
+	}
+}
+
+func TestDetailsAreReadBack(t *testing.T) {
+	mem := newMemStorage()
+	l := newTestLog(t, mem, newClock())
+	ctx := t.Context()
+	failed := with(base(SignInFailed), func(e *Event) {
+		e.Account, e.Person, e.Detail, e.ClientIP = "", "", "two-step verification missing", "2001:db8::7"
+	})
+	bare := Event{Kind: SignOut, Network: "lakeside", Person: "alex"}
+	for _, e := range []Event{failed, base(RecordRead), bare} {
+		if _, err := l.Record(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, _, err := l.Network(ctx, "lakeside", Page{})
+	must(t, err)
+	want := []Details{
+		{Detail: "two-step verification missing", ClientIP: "2001:db8::7", RequestID: "req-42"},
+		{ClientIP: "203.0.113.7", RequestID: "req-42"},
+		{},
+	}
+	if len(entries) != len(want) {
+		t.Fatalf("%d entries, want %d", len(entries), len(want))
+	}
+	for i, e := range entries {
+		if e.Details != want[i] {
+			t.Errorf("entry %d (%s): details %+v, want %+v", i, e.Summary.Kind, e.Details, want[i])
+		}
 	}
 }
 

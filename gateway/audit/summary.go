@@ -17,9 +17,13 @@ type Summary struct {
 	Kind    Kind      `json:"kind"`
 	Outcome Outcome   `json:"outcome"`
 	// Actor is the person who acted; compare it with the viewer to tell "you" from a proxy.
-	// Empty when no person is known (a failed sign-in).
+	// Empty when no person is known (a failed sign-in) or an operator acted.
 	Actor   string `json:"actor,omitempty"`
 	Account string `json:"account,omitempty"`
+	// Operator names the network operator who acted (PersonRegistered, CodeIssued).
+	Operator string `json:"operator,omitempty"`
+	// Subject is the person an operator acted on.
+	Subject string `json:"subject,omitempty"`
 	// App is the app's name, or its client id when it gave none; empty for the network's
 	// own portal.
 	App    string `json:"app,omitempty"`
@@ -34,21 +38,63 @@ type Summary struct {
 	Patient string `json:"patient,omitempty"`
 }
 
+// Details are what an operator needs beyond the Summary to look into an event: why it
+// failed, where the request came from and which request it was. They are for operators
+// only: a patient is shown the Summary.
+type Details struct {
+	// Detail says why the action failed; empty on success.
+	Detail    string `json:"detail,omitempty"`
+	ClientIP  string `json:"clientIP,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
 var errNotOurs = errors.New("not an AuditEvent of this trail")
 
 // summarize reads the id and Summary of a stored AuditEvent.
 func summarize(raw []byte) (string, Summary, error) {
+	id, s, _, err := readEvent(raw)
+	return id, s, err
+}
+
+// readEvent reads the id, Summary and Details of a stored AuditEvent.
+func readEvent(raw []byte) (string, Summary, Details, error) {
 	ev, err := fhir.UnmarshalAuditEvent(raw)
 	if err != nil {
-		return "", Summary{}, fmt.Errorf("decoding an AuditEvent: %w", err)
+		return "", Summary{}, Details{}, fmt.Errorf("decoding an AuditEvent: %w", err)
 	}
+	id, s, err := summary(&ev)
+	if err != nil {
+		return "", Summary{}, Details{}, err
+	}
+	return id, s, details(&ev), nil
+}
+
+// details reads an event's Details.
+func details(ev *fhir.AuditEvent) Details {
+	d := Details{Detail: deref(ev.OutcomeDesc)}
+	for _, a := range ev.Agent {
+		if deref(a.Id) == agentClient && a.Network != nil {
+			d.ClientIP = deref(a.Network.Address)
+		}
+	}
+	for _, en := range ev.Entity {
+		if deref(en.Id) == entityRequest && en.What != nil && en.What.Identifier != nil {
+			d.RequestID = deref(en.What.Identifier.Value)
+		}
+	}
+	return d
+}
+
+// summary reads an event's id and Summary.
+func summary(ev *fhir.AuditEvent) (string, Summary, error) {
 	if ev.Id == nil || ev.Outcome == nil {
 		return "", Summary{}, errNotOurs
 	}
-	var s Summary
-	if s.When, err = time.Parse(time.RFC3339Nano, ev.Recorded); err != nil {
+	when, err := time.Parse(time.RFC3339Nano, ev.Recorded)
+	if err != nil {
 		return "", Summary{}, fmt.Errorf("reading the time recorded: %w", err)
 	}
+	s := Summary{When: when}
 	switch *ev.Outcome {
 	case fhir.AuditEventOutcome0:
 		s.Outcome = Success
@@ -67,6 +113,10 @@ func summarize(raw []byte) (string, Summary, error) {
 					s.Account = deref(a.Who.Identifier.Value)
 				}
 			}
+		case agentOperator:
+			if a.Who != nil && a.Who.Identifier != nil {
+				s.Operator = deref(a.Who.Identifier.Value)
+			}
 		case agentClient:
 			if a.Who != nil && a.Who.Identifier != nil {
 				s.Client = deref(a.Who.Identifier.Value)
@@ -78,6 +128,7 @@ func summarize(raw []byte) (string, Summary, error) {
 		}
 	}
 	var consent bool
+	var data string // the reference of the resource read or written
 	for _, en := range ev.Entity {
 		switch deref(en.Id) {
 		case entityPatient:
@@ -92,6 +143,11 @@ func summarize(raw []byte) (string, Summary, error) {
 			if en.What != nil {
 				s.What = deref(en.What.Type)
 				consent = s.What == "Consent"
+				data = deref(en.What.Reference)
+			}
+		case entitySubject:
+			if en.What != nil {
+				s.Subject, _ = strings.CutPrefix(deref(en.What.Reference), "Person/")
 			}
 		case entityQuery:
 			s.What = queriedType(deref(en.Description))
@@ -110,6 +166,8 @@ func summarize(raw []byte) (string, Summary, error) {
 		s.Kind = SignIn
 	case same(ev.Type, typeUserAuth) && sub == "110123":
 		s.Kind = SignOut
+	case same(ev.Type, typeSecurity) && sub == "110137" && ev.Action != nil && *ev.Action == fhir.AuditEventActionC:
+		s.Kind = CodeIssued
 	case same(ev.Type, typeSecurity) && sub == "110137" && failed:
 		s.Kind = CodeRejected
 	case same(ev.Type, typeSecurity) && sub == "110137":
@@ -121,6 +179,9 @@ func summarize(raw []byte) (string, Summary, error) {
 			return "", Summary{}, errNotOurs
 		case consent:
 			s.Kind = ConsentChanged
+		case s.What == "Person" && s.Operator != "":
+			s.Kind = PersonRegistered
+			s.Subject, _ = strings.CutPrefix(data, "Person/")
 		case pattern.profile == "Read":
 			s.Kind = RecordRead
 		case pattern.profile == "Query":

@@ -8,7 +8,10 @@
 // (signature against the provider's rotating key set, issuer, audience,
 // expiry on the injected clock, nonce) and the network's two-step
 // verification rule (amr/acr), and returns who signed in. The gateway never
-// sees a password.
+// sees a password. AbandonLogin takes a login back unfinished, when the
+// provider reports an error instead of a code. Once a state has named a
+// login, failures are a *LoginError naming the login's network, so that
+// they can be audited there whatever the client sends.
 //
 // A login is bound to the browser that started it: StartLogin returns a
 // random binding that the caller keeps in a short-lived cookie (HttpOnly,

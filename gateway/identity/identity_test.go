@@ -337,6 +337,15 @@ func TestRefusals(t *testing.T) {
 					t.Errorf("error %q holds a secret", err)
 				}
 			}
+			// The failure names the login's network, and who signed in once the ID
+			// token was verified.
+			var failed *identity.LoginError
+			if !errors.As(err, &failed) || failed.Network != tt.network {
+				t.Errorf("err = %#v, want a *LoginError of network %s", err, tt.network)
+			} else if verified := tt.wantErr == identity.ErrAuthContext; verified != (failed.Subject == "patient-42" && failed.Issuer == e.op.issuer) ||
+				!verified && (failed.Subject != "" || failed.Issuer != "") {
+				t.Errorf("login error names issuer %q subject %q", failed.Issuer, failed.Subject)
+			}
 			// Whatever went wrong, the login is spent.
 			if _, err := e.svc.FinishLogin(t.Context(), state, code, login.Binding); !errors.Is(err, identity.ErrLoginExpired) {
 				t.Errorf("second try: %v, want ErrLoginExpired", err)
@@ -414,6 +423,72 @@ func TestCallbackRefusals(t *testing.T) {
 			t.Errorf("%v, want ErrUnknownNetwork", err)
 		}
 	})
+}
+
+// loginNetwork returns the network a failed login names, "" when none.
+func loginNetwork(err error) string {
+	var failed *identity.LoginError
+	if errors.As(err, &failed) {
+		return failed.Network
+	}
+	return ""
+}
+
+func TestFailuresNameTheLoginsNetwork(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+
+	login, state, code := e.start("northwind")
+	_, err := e.svc.FinishLogin(ctx, state, code, "forged")
+	if !errors.Is(err, identity.ErrBindingMismatch) || loginNetwork(err) != "northwind" {
+		t.Errorf("forged binding: %v in network %q", err, loginNetwork(err))
+	}
+	if err.Error() != identity.ErrBindingMismatch.Error() {
+		t.Errorf("message %q, want the wrapped error's", err)
+	}
+	// A replay is still filed under the login's network.
+	_, err = e.svc.FinishLogin(ctx, state, code, login.Binding)
+	if !errors.Is(err, identity.ErrLoginExpired) || loginNetwork(err) != "northwind" {
+		t.Errorf("replay: %v in network %q", err, loginNetwork(err))
+	}
+
+	login, state, code = e.start("harbor")
+	e.clock.Set(t0.Add(identity.DefaultLoginTTL))
+	_, err = e.svc.FinishLogin(ctx, state, code, login.Binding)
+	if !errors.Is(err, identity.ErrLoginExpired) || loginNetwork(err) != "harbor" {
+		t.Errorf("expired: %v in network %q", err, loginNetwork(err))
+	}
+
+	// A state that never named a login names no network.
+	_, err = e.svc.FinishLogin(ctx, "made-up", code, login.Binding)
+	if !errors.Is(err, identity.ErrLoginExpired) || loginNetwork(err) != "" {
+		t.Errorf("unknown state: %v in network %q", err, loginNetwork(err))
+	}
+}
+
+func TestAbandonLogin(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	login, state, code := e.start("harbor")
+	network, err := e.svc.AbandonLogin(ctx, state)
+	if err != nil || network != "harbor" {
+		t.Fatalf("AbandonLogin = %q, %v; want harbor", network, err)
+	}
+	// Abandoned is spent: it can be neither finished nor abandoned again.
+	if _, err := e.svc.FinishLogin(ctx, state, code, login.Binding); !errors.Is(err, identity.ErrLoginExpired) || loginNetwork(err) != "harbor" {
+		t.Errorf("finishing an abandoned login: %v in network %q", err, loginNetwork(err))
+	}
+	if network, err := e.svc.AbandonLogin(ctx, state); !errors.Is(err, identity.ErrLoginExpired) || network != "" || loginNetwork(err) != "harbor" {
+		t.Errorf("abandoning twice: %q, %v", network, err)
+	}
+	if n := e.op.tokenHits.Load(); n != 0 {
+		t.Errorf("an abandoned login exchanged its code %d times", n)
+	}
+	for _, state := range []string{"", "made-up"} {
+		if network, err := e.svc.AbandonLogin(ctx, state); !errors.Is(err, identity.ErrLoginExpired) || network != "" || loginNetwork(err) != "" {
+			t.Errorf("AbandonLogin(%q) = %q, %v; want ErrLoginExpired naming no network", state, network, err)
+		}
+	}
 }
 
 func TestLoginLifetime(t *testing.T) {

@@ -24,19 +24,44 @@ import (
 // SHA-256 of its state, so the store never holds a usable state.
 const loginKeyPrefix = "login/"
 
-// consumed replaces a pending login once it is taken.
-var consumed = []byte("consumed")
+// storeSlack keeps a login in the store a little past its expiry: the
+// service's clock decides when it expires, and a late callback is still
+// reported under the login's network; the store's expiry only reclaims it.
+const storeSlack = time.Minute
 
-// pendingLogin is a started login, waiting for its callback.
+// pendingLogin is a started login, waiting for its callback. Once taken it
+// is replaced by one that keeps only its network and Consumed, so that a
+// replayed callback is still reported under the network it belongs to.
 type pendingLogin struct {
 	Network  string `json:"network"`
-	Nonce    string `json:"nonce"`
-	Verifier string `json:"verifier"`
+	Consumed bool   `json:"consumed,omitempty"`
+	Nonce    string `json:"nonce,omitempty"`
+	Verifier string `json:"verifier,omitempty"`
 	// BindingHash is the SHA-256 of the binding, in hex.
-	BindingHash string    `json:"bindingHash"`
-	ReturnTo    string    `json:"returnTo"`
-	Expires     time.Time `json:"expires"`
+	BindingHash string    `json:"bindingHash,omitempty"`
+	ReturnTo    string    `json:"returnTo,omitempty"`
+	Expires     time.Time `json:"expires,omitzero"`
 }
+
+// LoginError is how FinishLogin and AbandonLogin fail once the state has
+// named a login: it says which network the login was started for, so that
+// the failure is filed under the network the gateway chose, not one a
+// client claims. errors.Is sees the error it wraps (ErrLoginExpired,
+// ErrBindingMismatch, ...). Its message is that error's.
+type LoginError struct {
+	Network string
+	// Issuer and Subject name who signed in when the provider's ID token
+	// was verified before the sign-in was refused (ErrAuthContext); they
+	// are empty otherwise.
+	Issuer  string
+	Subject string
+	Err     error
+}
+
+func (e *LoginError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the reason the login failed.
+func (e *LoginError) Unwrap() error { return e.Err }
 
 // StartLogin begins a sign-in at the network's provider. returnTo is the
 // path to come back to afterwards; it must be a path on this site (see
@@ -81,7 +106,7 @@ func (s *Service) StartLogin(ctx context.Context, networkID, returnTo string) (L
 	if err != nil {
 		return Login{}, fmt.Errorf("identity: start login: %w", err)
 	}
-	if err := s.kv.Create(ctx, loginKey(state), value, s.loginTTL); err != nil {
+	if err := s.kv.Create(ctx, loginKey(state), value, s.loginTTL+storeSlack); err != nil {
 		return Login{}, fmt.Errorf("identity: start login: %w", err)
 	}
 	authURL := oauthConfig(n, p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(pending.Verifier))
@@ -92,12 +117,40 @@ func (s *Service) StartLogin(ctx context.Context, networkID, returnTo string) (L
 // and code query parameters and the binding kept by StartLogin's caller.
 //
 // The pending login is taken first, atomically, so each state is used at
-// most once, even when this call then fails for another reason.
+// most once, even when this call then fails for another reason. Once the
+// state has named a login, every error is a *LoginError.
 func (s *Service) FinishLogin(ctx context.Context, state, code, binding string) (*Identity, error) {
 	pending, err := s.takePending(ctx, state)
 	if err != nil {
 		return nil, err
 	}
+	id, err := s.finish(ctx, pending, code, binding)
+	if err != nil {
+		failed := &LoginError{Network: pending.Network, Err: err}
+		if id != nil {
+			failed.Issuer, failed.Subject = id.Issuer, id.Subject
+		}
+		return nil, failed
+	}
+	return id, nil
+}
+
+// AbandonLogin ends the login a state names without finishing it, as when
+// the provider reports that it did not sign the person in, and returns the
+// network the login was started for. A state that names no pending login
+// is ErrLoginExpired: a *LoginError when the login was already taken.
+func (s *Service) AbandonLogin(ctx context.Context, state string) (network string, err error) {
+	pending, err := s.takePending(ctx, state)
+	if err != nil {
+		return "", err
+	}
+	return pending.Network, nil
+}
+
+// finish checks a taken login's callback and verifies who signed in. When
+// the ID token is valid but weaker than the network requires, it returns
+// the identity along with ErrAuthContext.
+func (s *Service) finish(ctx context.Context, pending pendingLogin, code, binding string) (*Identity, error) {
 	if !s.now().Before(pending.Expires) {
 		return nil, fmt.Errorf("%w: it was not finished within %v", ErrLoginExpired, s.loginTTL)
 	}
@@ -124,7 +177,7 @@ func (s *Service) FinishLogin(ctx context.Context, state, code, binding string) 
 		return nil, err
 	}
 	if err := checkAuthContext(&n.Identity, id.AMR, id.ACR); err != nil {
-		return nil, err
+		return id, err
 	}
 	id.ReturnTo = pending.ReturnTo
 	return id, nil
@@ -140,13 +193,7 @@ func (s *Service) takePending(ctx context.Context, state string) (pendingLogin, 
 	key := loginKey(state)
 	raw, err := s.kv.Get(ctx, key)
 	switch {
-	case errors.Is(err, store.ErrNotFound), err == nil && bytes.Equal(raw, consumed):
-		return pendingLogin{}, ErrLoginExpired
-	case err != nil:
-		return pendingLogin{}, fmt.Errorf("identity: finish login: %w", err)
-	}
-	switch err := s.kv.CompareAndSwap(ctx, key, raw, consumed, s.loginTTL); {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+	case errors.Is(err, store.ErrNotFound):
 		return pendingLogin{}, ErrLoginExpired
 	case err != nil:
 		return pendingLogin{}, fmt.Errorf("identity: finish login: %w", err)
@@ -154,6 +201,19 @@ func (s *Service) takePending(ctx context.Context, state string) (pendingLogin, 
 	var p pendingLogin
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return pendingLogin{}, fmt.Errorf("identity: finish login: stored login is unreadable: %w", err)
+	}
+	if p.Consumed {
+		return pendingLogin{}, &LoginError{Network: p.Network, Err: ErrLoginExpired}
+	}
+	consumed, err := json.Marshal(pendingLogin{Network: p.Network, Consumed: true})
+	if err != nil {
+		return pendingLogin{}, fmt.Errorf("identity: finish login: %w", err)
+	}
+	switch err := s.kv.CompareAndSwap(ctx, key, raw, consumed, s.loginTTL+storeSlack); {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+		return pendingLogin{}, &LoginError{Network: p.Network, Err: ErrLoginExpired}
+	case err != nil:
+		return pendingLogin{}, fmt.Errorf("identity: finish login: %w", err)
 	}
 	return p, nil
 }
