@@ -9,6 +9,8 @@ import (
 	"time"
 
 	fhir "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 )
 
 func TestConsentDefaultsToThePersonsSetting(t *testing.T) {
@@ -161,9 +163,9 @@ func TestConsentHistoryBeforeAnyChoice(t *testing.T) {
 }
 
 func TestConcurrentConsentChangesArchiveEachOnce(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			f := newFixtureOn(t, e)
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFixtureOn(t, e.Open)
 			const n = 12
 			var wg sync.WaitGroup
 			for i := range n {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 	"github.com/portalgate/portalgate/tenants"
 )
 
@@ -150,8 +151,8 @@ const (
 )
 
 func TestLockoutRefusesTheRightCodeUntilItEnds(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) { testLockoutRefusesTheRightCode(t, newFixtureOn(t, e)) })
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) { testLockoutRefusesTheRightCode(t, newFixtureOn(t, e.Open)) })
 	}
 }
 
@@ -190,8 +191,8 @@ func testLockoutRefusesTheRightCode(t *testing.T, f *fixture) {
 }
 
 func TestLockoutPerAddressSpansLogins(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) { testLockoutPerAddress(t, newFixtureOn(t, e)) })
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) { testLockoutPerAddress(t, newFixtureOn(t, e.Open)) })
 	}
 }
 
@@ -370,9 +371,9 @@ func TestIssueCodeRefusesBadInput(t *testing.T) {
 // The tests below race on the store, so they run on every engine.
 
 func TestConcurrentRedemptionsOfOneCode(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			f := newFixtureOn(t, e)
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFixtureOn(t, e.Open)
 			code := f.issue(t, "lakeside", "alex", "hospital")
 			const n = 16
 			results := make([]error, n)
@@ -412,9 +413,9 @@ func TestConcurrentRedemptionsOfOneCode(t *testing.T) {
 }
 
 func TestConcurrentEnrollmentsOfOneLogin(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			f := newFixtureOn(t, e)
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFixtureOn(t, e.Open)
 			codes := []string{f.issue(t, "lakeside", "alex", "hospital"), f.issue(t, "lakeside", "blake", "hospital")}
 			l := login{"lakeside", "greedy", "192.0.2.1"}
 			results := make([]error, len(codes))
@@ -447,9 +448,9 @@ func TestConcurrentEnrollmentsOfOneLogin(t *testing.T) {
 }
 
 func TestParallelGuessesCannotOutrunTheLimit(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			f := newFixtureOn(t, e)
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFixtureOn(t, e.Open)
 			const n = 4 * maxFailures
 			results := make([]error, n)
 			var wg sync.WaitGroup

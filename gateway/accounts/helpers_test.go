@@ -1,19 +1,13 @@
 package accounts
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/portalgate/portalgate/gateway/store"
-	"github.com/portalgate/portalgate/gateway/store/boltstore"
-	"github.com/portalgate/portalgate/gateway/store/redisstore"
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 	"github.com/portalgate/portalgate/tenants"
 )
 
@@ -41,85 +35,6 @@ func (c *fakeClock) Set(t time.Time) {
 
 func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
-// engine opens a fresh, empty store.
-type engine struct {
-	name string
-	open func(t *testing.T, clock *fakeClock) store.Store
-}
-
-var engines = []engine{
-	{"bolt", openBolt},
-	{"redis", openRedis},
-}
-
-func openBolt(t *testing.T, clock *fakeClock) store.Store {
-	t.Helper()
-	st, err := boltstore.Open(boltstore.Options{Path: filepath.Join(t.TempDir(), "accounts.db"), Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-// redisProbe finds the test Redis: PORTALGATE_REDIS_URL or a local default.
-var redisProbe = sync.OnceValues(func() (redisstore.ClientConfig, error) {
-	raw := os.Getenv("PORTALGATE_REDIS_URL")
-	if raw == "" {
-		raw = "redis://127.0.0.1:6379/0"
-	}
-	cfg, err := redisstore.ParseURL(raw)
-	if err != nil {
-		return cfg, err
-	}
-	client := cfg.NewClient()
-	defer client.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		return cfg, errors.New("no Redis answers (set PORTALGATE_REDIS_URL to point at one): " + err.Error())
-	}
-	return cfg, nil
-})
-
-// openRedis returns a store in a namespace of its own, emptied at cleanup. Redis expires keys
-// by its own clock; the service never relies on that for its rules, only to reclaim space.
-func openRedis(t *testing.T, _ *fakeClock) store.Store {
-	t.Helper()
-	cfg, err := redisProbe()
-	if err != nil {
-		if os.Getenv("PORTALGATE_REQUIRE_REDIS") == "1" {
-			t.Fatalf("%v (PORTALGATE_REQUIRE_REDIS=1)", err)
-		}
-		t.Skip(err)
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	ns := "pgtest-accounts-" + hex.EncodeToString(b[:])
-	st, err := redisstore.New(cfg.NewClient(), redisstore.Options{Namespace: ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = st.Close()
-		client := cfg.NewClient()
-		defer client.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := client.Scan(ctx, 0, ns+":*", 500).Iterator()
-		for iter.Next(ctx) {
-			if err := client.Del(ctx, iter.Val()).Err(); err != nil {
-				t.Errorf("cleaning Redis namespace: %v", err)
-				return
-			}
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleaning Redis namespace: %v", err)
-		}
-	})
-	return st
-}
-
 // fixture is a service on a fresh store, with the test networks and people.
 type fixture struct {
 	svc   *Service
@@ -132,16 +47,17 @@ var testConfig = sync.OnceValues(func() (*tenants.Config, error) {
 })
 
 // newFixture returns a fixture on bolt.
-func newFixture(t *testing.T) *fixture { return newFixtureOn(t, engines[0]) }
+func newFixture(t *testing.T) *fixture { return newFixtureOn(t, storetest.Bolt) }
 
-func newFixtureOn(t *testing.T, e engine) *fixture {
+// newFixtureOn returns a fixture on a store from open, which shares the fixture's clock.
+func newFixtureOn(t *testing.T, open func(testing.TB, func() time.Time) store.Store) *fixture {
 	t.Helper()
 	cfg, err := testConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{now: start}
-	svc, err := NewService(e.open(t, clock), Options{Networks: cfg.Network, Now: clock.Now})
+	svc, err := NewService(open(t, clock.Now), Options{Networks: cfg.Network, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

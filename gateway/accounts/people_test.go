@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 	"github.com/portalgate/portalgate/tenants"
 )
 
@@ -191,9 +192,9 @@ func TestLeftBehindRecordClaimIsTakenOverOnlyWhenStale(t *testing.T) {
 }
 
 func TestConcurrentClaimsOfOneRecord(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			f := newFixtureOn(t, e)
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFixtureOn(t, e.Open)
 			const n = 12
 			results := make([]error, n)
 			var wg sync.WaitGroup
@@ -228,7 +229,7 @@ func TestNewServiceNeedsNetworks(t *testing.T) {
 	if _, err := NewService(nil, Options{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("NewService(nil): %v", err)
 	}
-	if _, err := NewService(openBolt(t, &fakeClock{now: start}), Options{}); !errors.Is(err, ErrInvalid) {
+	if _, err := NewService(storetest.Bolt(t, time.Now), Options{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("NewService without Networks: %v", err)
 	}
 }

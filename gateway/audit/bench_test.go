@@ -1,6 +1,10 @@
 package audit
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/portalgate/portalgate/gateway/store/storetest"
+)
 
 // BenchmarkRecord measures the cost Record adds to every record access: a read of one
 // resource of one record, the commonest case. "encode" is the work before the store: check,
@@ -26,10 +30,10 @@ func BenchmarkRecord(b *testing.B) {
 	b.Run("memory", func(b *testing.B) {
 		benchmarkRecord(b, newTestLog(b, newMemStorage(), newClock()), e)
 	})
-	for _, eng := range engines {
-		b.Run(eng.name, func(b *testing.B) {
+	for _, eng := range storetest.Engines() {
+		b.Run(eng.Name, func(b *testing.B) {
 			clock := newClock()
-			benchmarkRecord(b, newTestLog(b, eng.open(b, clock), clock), e)
+			benchmarkRecord(b, newTestLog(b, eng.Open(b, clock.Now), clock), e)
 		})
 	}
 }

@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"testing"
+
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 )
 
 var fuzzKinds = []Kind{
@@ -84,7 +86,7 @@ func FuzzSummarize(f *testing.F) {
 // as the portal passes them from a query string.
 func FuzzPage(f *testing.F) {
 	clock := newClock()
-	l := newTestLog(f, openBolt(f, clock), clock)
+	l := newTestLog(f, storetest.Bolt(f, clock.Now), clock)
 	for range 3 {
 		if _, err := l.Record(f.Context(), base(SignIn)); err != nil {
 			f.Fatal(err)

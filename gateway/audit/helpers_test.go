@@ -3,13 +3,8 @@ package audit
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +12,6 @@ import (
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/portalgate/portalgate/gateway/store"
-	"github.com/portalgate/portalgate/gateway/store/boltstore"
-	"github.com/portalgate/portalgate/gateway/store/redisstore"
 )
 
 // start is the fake clock's first reading.
@@ -113,82 +106,6 @@ func (m *memStorage) all() [][]byte {
 		}
 	}
 	return out
-}
-
-// engine opens a fresh, empty store.
-type engine struct {
-	name string
-	open func(tb testing.TB, clock *fakeClock) store.Store
-}
-
-var engines = []engine{{"bolt", openBolt}, {"redis", openRedis}}
-
-func openBolt(tb testing.TB, clock *fakeClock) store.Store {
-	tb.Helper()
-	st, err := boltstore.Open(boltstore.Options{Path: filepath.Join(tb.TempDir(), "audit.db"), Now: clock.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
-// redisProbe finds the test Redis: PORTALGATE_REDIS_URL or a local default.
-var redisProbe = sync.OnceValues(func() (redisstore.ClientConfig, error) {
-	raw := os.Getenv("PORTALGATE_REDIS_URL")
-	if raw == "" {
-		raw = "redis://127.0.0.1:6379/0"
-	}
-	cfg, err := redisstore.ParseURL(raw)
-	if err != nil {
-		return cfg, err
-	}
-	client := cfg.NewClient()
-	defer client.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		return cfg, errors.New("no Redis answers (set PORTALGATE_REDIS_URL to point at one): " + err.Error())
-	}
-	return cfg, nil
-})
-
-// openRedis returns a store in a namespace of its own, emptied at cleanup; it skips without
-// a Redis, unless PORTALGATE_REQUIRE_REDIS=1.
-func openRedis(tb testing.TB, _ *fakeClock) store.Store {
-	tb.Helper()
-	cfg, err := redisProbe()
-	if err != nil {
-		if os.Getenv("PORTALGATE_REQUIRE_REDIS") == "1" {
-			tb.Fatalf("%v (PORTALGATE_REQUIRE_REDIS=1)", err)
-		}
-		tb.Skip(err)
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	ns := "pgtest-audit-" + hex.EncodeToString(b[:])
-	st, err := redisstore.New(cfg.NewClient(), redisstore.Options{Namespace: ns})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_ = st.Close()
-		client := cfg.NewClient()
-		defer client.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := client.Scan(ctx, 0, ns+":*", 500).Iterator()
-		for iter.Next(ctx) {
-			if err := client.Del(ctx, iter.Val()).Err(); err != nil {
-				tb.Errorf("cleaning Redis namespace: %v", err)
-				return
-			}
-		}
-		if err := iter.Err(); err != nil {
-			tb.Errorf("cleaning Redis namespace: %v", err)
-		}
-	})
-	return st
 }
 
 // newTestLog returns a Log on st. Its timeout is generous: the embedded engine syncs every

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portalgate/portalgate/gateway/store"
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 )
 
 func errorsIsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
@@ -168,11 +169,11 @@ func TestDetailsAreReadBack(t *testing.T) {
 }
 
 func TestPaging(t *testing.T) {
-	for _, eng := range engines {
-		t.Run(eng.name, func(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
 			t.Parallel()
 			clock := newClock()
-			l := newTestLog(t, eng.open(t, clock), clock)
+			l := newTestLog(t, eng.Open(t, clock.Now), clock)
 			ctx := t.Context()
 
 			// 57 reads of alex's record, interleaved with blake's and with failed sign-ins.
@@ -299,11 +300,11 @@ func TestPageLimitIsCapped(t *testing.T) {
 
 func TestConcurrentRecords(t *testing.T) {
 	const workers, each = 8, 6
-	for _, eng := range engines {
-		t.Run(eng.name, func(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
 			t.Parallel()
 			clock := newClock()
-			l := newTestLog(t, eng.open(t, clock), clock)
+			l := newTestLog(t, eng.Open(t, clock.Now), clock)
 			ctx := t.Context()
 
 			var mu sync.Mutex

@@ -1,21 +1,15 @@
 package identity_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/portalgate/portalgate/gateway/identity"
 	"github.com/portalgate/portalgate/gateway/store"
-	"github.com/portalgate/portalgate/gateway/store/boltstore"
-	"github.com/portalgate/portalgate/gateway/store/redisstore"
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 	"github.com/portalgate/portalgate/tenants"
 )
 
@@ -54,7 +48,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	c := &clock{now: t0}
-	return newEnvOn(t, openBolt(t, c), c)
+	return newEnvOn(t, storetest.Bolt(t, c.Now), c)
 }
 
 func newEnvOn(t *testing.T, kv store.KV, c *clock) *env {
@@ -135,47 +129,4 @@ func (e *env) authorize(login identity.Login) (state, code string) {
 		e.t.Fatal(err)
 	}
 	return back.Query().Get("state"), back.Query().Get("code")
-}
-
-// openBolt returns a bbolt store on the fake clock.
-func openBolt(t *testing.T, c *clock) store.Store {
-	t.Helper()
-	s, err := boltstore.Open(boltstore.Options{Path: filepath.Join(t.TempDir(), "gate.db"), Now: c.Now, SweepInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-// openRedis returns a Redis store in a namespace of its own, or skips the
-// test when no server answers at PORTALGATE_REDIS_URL (or the local default).
-func openRedis(t *testing.T) store.Store {
-	t.Helper()
-	raw := os.Getenv("PORTALGATE_REDIS_URL")
-	if raw == "" {
-		raw = "redis://127.0.0.1:6379/0"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	ns := make([]byte, 8)
-	_, _ = rand.Read(ns)
-	s, err := redisstore.Open(ctx, raw, redisstore.Options{Namespace: "pgtest-identity-" + hex.EncodeToString(ns)})
-	if err != nil {
-		if os.Getenv("PORTALGATE_REQUIRE_REDIS") == "1" {
-			t.Fatalf("%v (PORTALGATE_REQUIRE_REDIS=1)", err)
-		}
-		t.Skipf("no Redis (set PORTALGATE_REDIS_URL to test on one): %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var keys []string
-		_ = s.Scan(ctx, "", func(k string, _ []byte) error { keys = append(keys, k); return nil })
-		for _, k := range keys {
-			_ = s.Delete(ctx, k)
-		}
-		_ = s.Close()
-	})
-	return s
 }

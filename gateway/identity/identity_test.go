@@ -22,7 +22,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/portalgate/portalgate/gateway/identity"
-	"github.com/portalgate/portalgate/gateway/store"
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 )
 
 // gatewayFor serves the two sign-in routes of a gateway on e.svc, as the
@@ -513,13 +513,10 @@ func TestLoginLifetime(t *testing.T) {
 }
 
 func TestConcurrentCallbacksOneWins(t *testing.T) {
-	for name, open := range map[string]func(t *testing.T, c *clock) store.KV{
-		"bolt":  func(t *testing.T, c *clock) store.KV { return openBolt(t, c) },
-		"redis": func(t *testing.T, _ *clock) store.KV { return openRedis(t) },
-	} {
-		t.Run(name, func(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
 			c := &clock{now: t0}
-			e := newEnvOn(t, open(t, c), c)
+			e := newEnvOn(t, eng.Open(t, c.Now), c)
 			login, state, code := e.start("lakeside")
 			const callers = 8
 			var wg sync.WaitGroup

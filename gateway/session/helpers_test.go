@@ -2,18 +2,13 @@ package session_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/portalgate/portalgate/gateway/store"
-	"github.com/portalgate/portalgate/gateway/store/boltstore"
-	"github.com/portalgate/portalgate/gateway/store/redisstore"
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 	"github.com/portalgate/portalgate/tenants"
 )
 
@@ -56,60 +51,15 @@ func fixedPolicy(p tenants.SessionPolicy) func(string) (tenants.SessionPolicy, b
 	return func(network string) (tenants.SessionPolicy, bool) { return p, network == "lakeside" }
 }
 
-// openBolt returns a bbolt store on the fake clock, so its TTLs expire with
-// the clock the manager reads.
-func openBolt(t testing.TB, c *clock) store.Store {
-	t.Helper()
-	s, err := boltstore.Open(boltstore.Options{Path: filepath.Join(t.TempDir(), "gate.db"), Now: c.Now, SweepInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-// openRedis returns a Redis store in a namespace of its own, or skips the
-// test when no server answers at PORTALGATE_REDIS_URL (or the local default).
-func openRedis(t *testing.T) store.Store {
-	t.Helper()
-	url := os.Getenv("PORTALGATE_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	ns := make([]byte, 8)
-	_, _ = rand.Read(ns)
-	s, err := redisstore.Open(ctx, url, redisstore.Options{Namespace: "pgtest-session-" + hex.EncodeToString(ns)})
-	if err != nil {
-		if os.Getenv("PORTALGATE_REQUIRE_REDIS") == "1" {
-			t.Fatalf("%v (PORTALGATE_REQUIRE_REDIS=1)", err)
-		}
-		t.Skipf("no Redis (set PORTALGATE_REDIS_URL to test on one): %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var keys []string
-		_ = s.Scan(ctx, "", func(k string, _ []byte) error { keys = append(keys, k); return nil })
-		for _, k := range keys {
-			_ = s.Delete(ctx, k)
-		}
-		_ = s.Close()
-	})
-	return s
-}
-
 // engines runs fn on each storage engine: bbolt always, Redis when one
 // answers.
 func engines(t *testing.T, fn func(t *testing.T, kv store.KV, c *clock)) {
-	t.Run("bolt", func(t *testing.T) {
-		c := newClock()
-		fn(t, openBolt(t, c), c)
-	})
-	t.Run("redis", func(t *testing.T) {
-		fn(t, openRedis(t), newClock())
-	})
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			c := newClock()
+			fn(t, eng.Open(t, c.Now), c)
+		})
+	}
 }
 
 // countingKV counts the calls a manager makes and can run a hook before a

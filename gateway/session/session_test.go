@@ -13,6 +13,7 @@ import (
 
 	"github.com/portalgate/portalgate/gateway/session"
 	"github.com/portalgate/portalgate/gateway/store"
+	"github.com/portalgate/portalgate/gateway/store/storetest"
 	"github.com/portalgate/portalgate/tenants"
 )
 
@@ -30,7 +31,7 @@ func newManager(t *testing.T, kv store.KV, c *clock) *session.Manager {
 
 func TestCreateStoresOnlyTheHash(t *testing.T) {
 	c := newClock()
-	kv := openBolt(t, c)
+	kv := storetest.Bolt(t, c.Now)
 	m := newManager(t, kv, c)
 
 	token, s, err := m.Create(t.Context(), lakeside)
@@ -73,7 +74,7 @@ func TestCreateStoresOnlyTheHash(t *testing.T) {
 
 func TestCreateRefusesIncompleteData(t *testing.T) {
 	c := newClock()
-	m := newManager(t, openBolt(t, c), c)
+	m := newManager(t, storetest.Bolt(t, c.Now), c)
 	for name, d := range map[string]session.Data{
 		"no network":      {Issuer: "i", Subject: "s"},
 		"no issuer":       {Network: "lakeside", Subject: "s"},
@@ -107,7 +108,7 @@ func TestIdleAndAbsoluteBoundaries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
-			m := newManager(t, openBolt(t, c), c)
+			m := newManager(t, storetest.Bolt(t, c.Now), c)
 			token, _, err := m.Create(t.Context(), lakeside)
 			must(t, err)
 			for _, d := range tt.touches {
@@ -129,7 +130,7 @@ func TestIdleAndAbsoluteBoundaries(t *testing.T) {
 
 func TestExpiresAtIsTheEarlierLimit(t *testing.T) {
 	c := newClock()
-	m := newManager(t, openBolt(t, c), c)
+	m := newManager(t, storetest.Bolt(t, c.Now), c)
 	token, _, err := m.Create(t.Context(), lakeside)
 	must(t, err)
 	// Idle expiry first, then the absolute lifetime once it is nearer.
@@ -146,7 +147,7 @@ func TestExpiresAtIsTheEarlierLimit(t *testing.T) {
 
 func TestStoreDropsSessionsWhenTheyEnd(t *testing.T) {
 	c := newClock()
-	kv := openBolt(t, c)
+	kv := storetest.Bolt(t, c.Now)
 	m := newManager(t, kv, c)
 	_, s, err := m.Create(t.Context(), lakeside)
 	must(t, err)
@@ -162,7 +163,7 @@ func TestStoreDropsSessionsWhenTheyEnd(t *testing.T) {
 
 func TestTouchIsThrottled(t *testing.T) {
 	c := newClock()
-	kv := &countingKV{KV: openBolt(t, c)}
+	kv := &countingKV{KV: storetest.Bolt(t, c.Now)}
 	m := newManager(t, kv, c)
 	token, _, err := m.Create(t.Context(), lakeside)
 	must(t, err)
@@ -204,7 +205,7 @@ func TestTouchIsThrottled(t *testing.T) {
 
 func TestTouchNeverRevivesASignedOutSession(t *testing.T) {
 	c := newClock()
-	kv := &countingKV{KV: openBolt(t, c)}
+	kv := &countingKV{KV: storetest.Bolt(t, c.Now)}
 	m := newManager(t, kv, c)
 	token, _, err := m.Create(t.Context(), lakeside)
 	must(t, err)
@@ -222,7 +223,7 @@ func TestTouchNeverRevivesASignedOutSession(t *testing.T) {
 
 func TestLookupRefusesJunkWithoutAStoreCall(t *testing.T) {
 	c := newClock()
-	kv := &countingKV{KV: openBolt(t, c)}
+	kv := &countingKV{KV: storetest.Bolt(t, c.Now)}
 	m := newManager(t, kv, c)
 	token, _, err := m.Create(t.Context(), lakeside)
 	must(t, err)
@@ -252,7 +253,7 @@ func TestLookupRefusesJunkWithoutAStoreCall(t *testing.T) {
 
 func TestRemovedNetworkEndsItsSessions(t *testing.T) {
 	c := newClock()
-	kv := openBolt(t, c)
+	kv := storetest.Bolt(t, c.Now)
 	known := true
 	m, err := session.NewManager(kv, session.Options{Now: c.Now, Policy: func(string) (tenants.SessionPolicy, bool) {
 		return testPolicy, known
@@ -268,7 +269,7 @@ func TestRemovedNetworkEndsItsSessions(t *testing.T) {
 
 func TestDefaultPolicyIsTheSeed(t *testing.T) {
 	c := newClock()
-	m, err := session.NewManager(openBolt(t, c), session.Options{Now: c.Now})
+	m, err := session.NewManager(storetest.Bolt(t, c.Now), session.Options{Now: c.Now})
 	must(t, err)
 	_, s, err := m.Create(t.Context(), lakeside)
 	must(t, err)
@@ -293,7 +294,7 @@ func TestPolicyFromNetworks(t *testing.T) {
 
 func TestBind(t *testing.T) {
 	c := newClock()
-	m := newManager(t, openBolt(t, c), c)
+	m := newManager(t, storetest.Bolt(t, c.Now), c)
 	token, s, err := m.Create(t.Context(), lakeside)
 	must(t, err)
 	if s.Account != "" {
@@ -320,7 +321,7 @@ func TestBind(t *testing.T) {
 
 func TestDelete(t *testing.T) {
 	c := newClock()
-	m := newManager(t, openBolt(t, c), c)
+	m := newManager(t, storetest.Bolt(t, c.Now), c)
 	token, _, err := m.Create(t.Context(), lakeside)
 	must(t, err)
 	must(t, m.Delete(t.Context(), token))
@@ -425,7 +426,7 @@ func TestBindIsNotLostToConcurrentTouches(t *testing.T) {
 
 func BenchmarkLookup(b *testing.B) {
 	c := &clock{now: t0}
-	m, err := session.NewManager(openBolt(b, c), session.Options{Now: c.Now, Policy: fixedPolicy(testPolicy)})
+	m, err := session.NewManager(storetest.Bolt(b, c.Now), session.Options{Now: c.Now, Policy: fixedPolicy(testPolicy)})
 	must(b, err)
 	token, _, err := m.Create(b.Context(), lakeside)
 	must(b, err)
