@@ -3,7 +3,8 @@
 // of a search, a light Bundle view that keeps resources as raw JSON, decoding
 // into golang-fhir-models structs that tolerates codes the generated enums do
 // not know, OperationOutcome errors, search-parameter parsing, loading of
-// transaction bundles and NDJSON, and the description of platform quirks.
+// transaction bundles and NDJSON, the description of platform quirks, and
+// the merge and dedupe of what several orgs report about one person.
 //
 // Resources travel as raw JSON so that what an upstream sent is passed on
 // byte for byte; structs are for reading fields and building new resources.
