@@ -66,6 +66,10 @@ type Portal struct {
 	Idempotency store.KV
 	// OperatorToken authorizes the operator API (Bearer); empty disables it.
 	OperatorToken string
+	// Records finds the record service of a network, and Access decides every read of a
+	// record. Without them the record routes (portal reads, the FHIR face) are left out.
+	Records func(network string) (RecordSearcher, bool)
+	Access  AccessDecider
 }
 
 func (p Portal) validate() error {
@@ -94,6 +98,10 @@ func (s *Server) RegisterPortal(p Portal) error {
 	api.PUT("/consents", h.enrolled, h.idempotent, h.putConsents)
 	api.GET("/consents/history", h.enrolled, h.consentHistory)
 	api.GET("/audit", h.enrolled, h.auditLog)
+	if p.Records != nil && p.Access != nil {
+		h.registerRecordReads(api.Group("", h.enrolled))
+		h.registerFHIRFace(r)
+	}
 
 	if p.OperatorToken != "" {
 		sum := sha256.Sum256([]byte(p.OperatorToken))

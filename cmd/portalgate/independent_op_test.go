@@ -125,13 +125,13 @@ networks:
         name: Independent Hospital
         membership: affiliated
         endpoints:
-          - platform: smart
+          - platform: cerner
             fhirBaseURL: https://fhir.example.org/r4
             auth:
               kind: backend-services
               clientID: portalgate
               scopes: [system/*.read]
-              privateKeyFile: /etc/portalgate/backend.pem
+              clientSecret: secret-for-tests-only
 `), tenants.WithEnv(nil))
 	if err != nil {
 		t.Fatal(err)

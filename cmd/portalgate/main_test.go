@@ -115,13 +115,13 @@ networks:
         name: Example Hospital
         membership: affiliated
         endpoints:
-          - platform: smart
+          - platform: cerner
             fhirBaseURL: https://fhir.example.org/r4
             auth:
               kind: backend-services
               clientID: portalgate
               scopes: [system/*.read]
-              privateKeyFile: /etc/portalgate/backend.pem
+              clientSecret: secret-for-tests-only
 `), 0o600)
 	if err != nil {
 		t.Fatal(err)

@@ -69,9 +69,10 @@ type sandboxOptions struct {
 
 // sandboxApp is the whole sandbox, assembled as the sandbox command runs it.
 type sandboxApp struct {
-	server  *gateway.Server
-	sandbox *sandbox.Sandbox
-	store   store.Store
+	server   *gateway.Server
+	services *services
+	sandbox  *sandbox.Sandbox
+	store    store.Store
 }
 
 // newSandboxApp assembles the sandbox: the embedded store, the simulated
@@ -104,7 +105,7 @@ func assembleSandbox(ctx context.Context, st store.Store, opts sandboxOptions) (
 		return nil, err
 	}
 	sb.Register(srv)
-	return &sandboxApp{server: srv, sandbox: sb, store: st}, nil
+	return &sandboxApp{server: srv, services: svc, sandbox: sb, store: st}, nil
 }
 
 func printSandbox(w io.Writer, sb *sandbox.Sandbox) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"os"
@@ -8,18 +9,22 @@ import (
 	"time"
 
 	"github.com/portalgate/portalgate/gateway"
+	"github.com/portalgate/portalgate/gateway/access"
 	"github.com/portalgate/portalgate/gateway/accounts"
 	"github.com/portalgate/portalgate/gateway/audit"
 	"github.com/portalgate/portalgate/gateway/identity"
+	"github.com/portalgate/portalgate/gateway/records"
 	"github.com/portalgate/portalgate/gateway/session"
 	"github.com/portalgate/portalgate/gateway/store"
+	"github.com/portalgate/portalgate/gateway/upstreams"
 	"github.com/portalgate/portalgate/tenants"
 )
 
 // services are the domain services of a running gateway, wired on one store.
 type services struct {
-	accounts *accounts.Service
-	portal   gateway.Portal
+	accounts  *accounts.Service
+	upstreams *upstreams.Set
+	portal    gateway.Portal
 }
 
 // serviceOptions configure newServices.
@@ -27,6 +32,9 @@ type serviceOptions struct {
 	// Source names this gateway as the observer in audit events.
 	Source        string
 	OperatorToken string
+	// CacheKeys encrypt the record cache (records.Options.CacheKeys); nil means one random
+	// key, so that nothing this process caches is readable by another.
+	CacheKeys [][]byte
 	// Now is the clock of every service (nil: time.Now).
 	Now func() time.Time
 }
@@ -50,11 +58,31 @@ func newServices(cfg *tenants.Config, st store.Store, opts serviceOptions) (*ser
 	if err != nil {
 		return nil, err
 	}
+	decider, err := access.NewDecider(access.Options{Networks: cfg, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	cacheKeys := opts.CacheKeys
+	if cacheKeys == nil {
+		key := make([]byte, records.CacheKeySize)
+		rand.Read(key)
+		cacheKeys = [][]byte{key}
+	}
+	ups, err := upstreams.New(cfg, upstreams.Options{Cache: st, CacheKeys: cacheKeys, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
 	return &services{
-		accounts: accts,
+		accounts:  accts,
+		upstreams: ups,
 		portal: gateway.Portal{
 			Networks: lookup, Login: login, Sessions: sessions, Accounts: accts, Audit: trail,
 			Idempotency: st, OperatorToken: opts.OperatorToken,
+			Records: func(network string) (gateway.RecordSearcher, bool) {
+				svc, ok := ups.Records(network)
+				return svc, ok
+			},
+			Access: decider,
 		},
 	}, nil
 }

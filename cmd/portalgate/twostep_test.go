@@ -55,13 +55,13 @@ networks:
         name: Strict Hospital
         membership: affiliated
         endpoints:
-          - platform: smart
+          - platform: cerner
             fhirBaseURL: https://fhir.example.org/r4
             auth:
               kind: backend-services
               clientID: portalgate
               scopes: [system/*.read]
-              privateKeyFile: /etc/portalgate/backend.pem
+              clientSecret: secret-for-tests-only
 `), tenants.WithEnv(nil))
 	if err != nil {
 		t.Fatal(err)

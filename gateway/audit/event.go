@@ -330,7 +330,7 @@ func (e *Event) checkResource() error {
 		}
 	}
 	for i, name := range e.SearchParams {
-		if !isSearchParamName(name) {
+		if !ValidSearchParamName(name) {
 			return invalidf("search parameter %d is not a parameter name", i)
 		}
 	}
@@ -452,10 +452,11 @@ func isResourceType(s string) bool {
 	return true
 }
 
-// isSearchParamName accepts the shapes of FHIR search parameter names, with modifiers and
+// ValidSearchParamName accepts the shapes of FHIR search parameter names, with modifiers and
 // chains ("code:text", "subject:Patient.name", "_has:Observation:patient:code"), and nothing
 // that could carry a value: no '=', '&', spaces or quotes.
-func isSearchParamName(s string) bool {
+// ValidSearchParamName reports whether s can be the name of a search parameter in an event.
+func ValidSearchParamName(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false
 	}
