@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var proxies stringList
 	fs.Var(&proxies, "trusted-proxies", "comma-separated addresses or CIDRs of the proxies in front, whose X-Forwarded-For is believed")
 	operatorTokenFile := fs.String("operator-token-file", "", "file holding the operator API's Bearer token; empty turns the operator API off")
+	cacheKeyFile := fs.String("cache-key-file", "", "file of the record cache's AES-256 keys, hex, one per line, the first encrypting (rotate by putting a new one first); empty: a random key per process")
 	source := fs.String("audit-source", "portalgate", "this gateway's name as the observer in audit events, such as its host name")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -64,7 +65,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, _, err := assembleGateway(cfg, st, gatewayOptions{Logger: logger, TLS: *tls, TrustedProxies: proxies, Source: *source, OperatorToken: opToken})
+	cacheKeys, err := readCacheKeys(*cacheKeyFile)
+	if err != nil {
+		return err
+	}
+	srv, svc, err := assembleGateway(cfg, st, gatewayOptions{Logger: logger, TLS: *tls, TrustedProxies: proxies, Source: *source, OperatorToken: opToken, CacheKeys: cacheKeys})
 	if err != nil {
 		return err
 	}
@@ -73,6 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
+	defer svc.upstreams.Close()
 	logger.Info("portalgate serving", "addr", ln.Addr().String(), "networks", len(cfg.Networks), "version", version)
 	return gateway.Serve(ctx, ln, srv.Handler(), gateway.ServeOptions{Logger: logger})
 }
@@ -83,6 +89,7 @@ type gatewayOptions struct {
 	TrustedProxies []string
 	Source         string
 	OperatorToken  string
+	CacheKeys      [][]byte
 	Now            func() time.Time
 }
 
@@ -94,7 +101,7 @@ func assembleGateway(cfg *tenants.Config, st store.Store, opts gatewayOptions) (
 		return nil, nil, err
 	}
 	srv.AddReadyCheck("store", st.Ping)
-	svc, err := newServices(cfg, st, serviceOptions{Source: opts.Source, OperatorToken: opts.OperatorToken, Now: opts.Now})
+	svc, err := newServices(cfg, st, serviceOptions{Source: opts.Source, OperatorToken: opts.OperatorToken, CacheKeys: opts.CacheKeys, Now: opts.Now})
 	if err != nil {
 		return nil, nil, err
 	}

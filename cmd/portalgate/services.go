@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -102,4 +103,32 @@ func operatorToken(path string) (string, error) {
 		return "", fmt.Errorf("operator token in %s: at least 32 characters, please", path)
 	}
 	return token, nil
+}
+
+// readCacheKeys reads the record cache's keys: hex, one per line, blank lines and lines
+// starting with # ignored. Empty path: none (newServices then makes a random one).
+func readCacheKeys(path string) ([][]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cache keys: %w", err)
+	}
+	var keys [][]byte
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, err := hex.DecodeString(line)
+		if err != nil || len(key) != records.CacheKeySize {
+			return nil, fmt.Errorf("cache keys in %s, line %d: want %d bytes in hex", path, i+1, records.CacheKeySize)
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("cache keys: %s holds no key", path)
+	}
+	return keys, nil
 }
