@@ -81,6 +81,9 @@ type BreakerPolicy struct {
 type Adapter struct {
 	name     string
 	platform fhir.Platform
+	quirks   Quirks
+	// upstream is the Searcher the quirks send their searches through.
+	upstream Searcher
 	client   *fhir.Client
 	tokens   tokenSource // nil for an endpoint without authorization
 
@@ -97,7 +100,7 @@ type Adapter struct {
 }
 
 // New returns an adapter for the endpoint, which must carry a valid
-// Platform.
+// Platform naming a registered adapter (see Register).
 func New(endpoint Endpoint, opts Options) (*Adapter, error) {
 	name := endpoint.Name
 	if name == "" {
@@ -106,10 +109,15 @@ func New(endpoint Endpoint, opts Options) (*Adapter, error) {
 	if err := endpoint.Platform.Validate(); err != nil {
 		return nil, fmt.Errorf("adapters: %s: %w", name, err)
 	}
+	quirks, err := quirksOf(endpoint.Platform)
+	if err != nil {
+		return nil, fmt.Errorf("adapters: %s: %w", name, err)
+	}
 	opts = opts.withDefaults()
 	a := &Adapter{
 		name:     name,
 		platform: endpoint.Platform,
+		quirks:   quirks,
 		timeout:  opts.Timeout,
 		retry:    opts.Retry,
 		breaker:  newBreaker(name, opts.Breaker, opts.Now),
@@ -117,7 +125,7 @@ func New(endpoint Endpoint, opts Options) (*Adapter, error) {
 		sleep:    opts.Sleep,
 		rand:     opts.Rand,
 	}
-	var err error
+	a.upstream = a.searchUpstream
 	a.tokens, err = newTokenSource(name, endpoint, opts)
 	if err != nil {
 		return nil, fmt.Errorf("adapters: %s: %w", name, err)
@@ -322,7 +330,7 @@ func (a *Adapter) capabilities(ctx context.Context) (*Capabilities, error) {
 // The ways a request fails before it reaches the upstream.
 var (
 	// ErrUnsupportedSearch reports a search the platform would refuse and
-	// the adapter cannot reshape into one it accepts.
+	// its adapter cannot reshape into one it accepts.
 	ErrUnsupportedSearch = errors.New("adapters: search not supported by the platform")
 	// ErrNotSupported reports a write the server does not declare.
 	ErrNotSupported = errors.New("adapters: interaction not supported by the server")

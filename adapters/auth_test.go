@@ -161,7 +161,7 @@ func TestClientSecretBasic(t *testing.T) {
 	}
 
 	ep.Auth.ClientSecret = "wrong-" + testSecret
-	up.ResetRequests()
+	up.sent.Reset()
 	a, sleeper := up.adapterFor(t, ep, Options{})
 	_, err := a.Read(context.Background(), "Patient", "p1")
 	var ae *AuthError

@@ -10,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/portalgate/portalgate/adapters"
+	_ "github.com/portalgate/portalgate/adapters/all"
 	"github.com/portalgate/portalgate/fhir/fhirtest"
 	"github.com/portalgate/portalgate/fhir/fhirtest/smartauth"
 	"github.com/portalgate/portalgate/tenants"

@@ -8,12 +8,14 @@ import (
 	"net/url"
 
 	"github.com/portalgate/portalgate/adapters"
+	_ "github.com/portalgate/portalgate/adapters/all" // the code of every shipped platform
 	"github.com/portalgate/portalgate/fhir/fhirtest"
 	"github.com/portalgate/portalgate/tenants"
 )
 
 // An athena endpoint refuses MedicationRequest searches without an intent;
-// the adapter adds every intent, so the search finds what it would anywhere.
+// athena's adapter (adapters/athena, linked by adapters/all) adds every
+// intent, so the search finds what it would anywhere.
 func ExampleAdapter_Search() {
 	platforms, err := tenants.DefaultPlatforms()
 	if err != nil {

@@ -6,19 +6,15 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
-	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/portalgate/portalgate/adapters/internal/fixture"
 	"github.com/portalgate/portalgate/fhir"
 	"github.com/portalgate/portalgate/fhir/fhirtest"
 	"github.com/portalgate/portalgate/fhir/fhirtest/smartauth"
@@ -114,17 +110,25 @@ func publicJWKS(key any, kid string) *jose.JSONWebKeySet {
 	return &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, KeyID: kid, Use: "sig"}}}
 }
 
-// platform reads the shipped quirk file of the named platform.
+// dataOnly stands in for the platforms' code in this package's tests: the
+// platform packages import this one, so its tests cannot link them, and
+// test the data's rules alone (the platform packages test their code).
+const dataOnly = "data-only"
+
+func init() { Register(dataOnly, passThrough{}) }
+
+type passThrough struct{}
+
+func (passThrough) Search(ctx context.Context, _ fhir.Platform, typ string, params url.Values, next Searcher) (*fhir.SearchResult, error) {
+	return next(ctx, typ, params)
+}
+
+// platform reads the shipped quirk file of the named platform, with the
+// data-only stand-in as its adapter.
 func platform(t testing.TB, name string) fhir.Platform {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "configs", "platforms", name+".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := fhir.ParsePlatform(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := fixture.Platform(t, name)
+	p.Adapter = dataOnly
 	return p
 }
 
@@ -134,6 +138,8 @@ type upstream struct {
 	*fhirtest.TestServer
 	auth  *smartauth.Server
 	clock *fakeClock
+	// sent logs what the adapters made by adapterFor send.
+	sent *fixture.Recorder
 }
 
 type upstreamConfig struct {
@@ -160,7 +166,7 @@ func newUpstream(t testing.TB, cfg upstreamConfig) *upstream {
 	}
 	ts := fhirtest.NewTestServer(opts...)
 	t.Cleanup(ts.Close)
-	return &upstream{TestServer: ts, auth: auth, clock: clock}
+	return &upstream{TestServer: ts, auth: auth, clock: clock, sent: fixture.Record(ts)}
 }
 
 // endpoint returns a backend-services endpoint of the upstream signing with
@@ -190,7 +196,7 @@ func (u *upstream) adapterFor(t testing.TB, endpoint Endpoint, opts Options) (*A
 	t.Helper()
 	sleeper := &fakeSleeper{}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = u.Client()
+		opts.HTTPClient = u.sent.Client()
 	}
 	if opts.Now == nil {
 		opts.Now = u.clock.Now
@@ -211,72 +217,16 @@ func (u *upstream) adapterFor(t testing.TB, endpoint Endpoint, opts Options) (*A
 	return a, sleeper
 }
 
-// requests returns the logged requests whose path is path.
-func (u *upstream) requests(path string) []fhirtest.Request {
-	var out []fhirtest.Request
-	for _, r := range u.Requests() {
-		if r.Path == path {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+// requests returns the requests sent to path, or every one for "".
+func (u *upstream) requests(path string) []fhirtest.Request { return u.sent.Requests(path) }
 
 func (u *upstream) load(t testing.TB, resources ...string) {
 	t.Helper()
-	raws := make([]json.RawMessage, len(resources))
-	for i, r := range resources {
-		raws[i] = json.RawMessage(r)
-	}
-	if err := u.Load(raws...); err != nil {
-		t.Fatal(err)
-	}
+	fixture.Load(t, u.TestServer, resources...)
 }
 
-func patient(id string) string {
-	return fmt.Sprintf(`{"resourceType":"Patient","id":%q,"name":[{"family":"Test"}]}`, id)
-}
-
-// observation returns an Observation of the patient in the given US Core
-// categories.
-func observation(id, patient, lastUpdated string, categories ...string) string {
-	var cats []string
-	for _, c := range categories {
-		cats = append(cats, fmt.Sprintf(`{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":%q}]}`, c))
-	}
-	meta := ""
-	if lastUpdated != "" {
-		meta = fmt.Sprintf(`"meta":{"versionId":"1","lastUpdated":%q},`, lastUpdated)
-	}
-	return fmt.Sprintf(`{"resourceType":"Observation","id":%q,%s"status":"final","category":[%s],`+
-		`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/%s"},`+
-		`"effectiveDateTime":"2025-06-01T10:00:00Z"}`, id, meta, strings.Join(cats, ","), patient)
-}
-
-func medicationRequest(id, patient, intent string) string {
-	return fmt.Sprintf(`{"resourceType":"MedicationRequest","id":%q,"status":"active","intent":%q,`+
-		`"medicationCodeableConcept":{"text":"aspirin"},"subject":{"reference":"Patient/%s"}}`, id, intent, patient)
-}
-
-// ids returns the sorted Type/id of the entries.
-func ids(t testing.TB, entries []fhir.BundleEntry) []string {
-	t.Helper()
-	var out []string
-	for _, e := range entries {
-		h, err := fhir.ReadHeader(e.Resource)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, h.Ref())
-	}
-	slices.Sort(out)
-	return out
-}
-
-func values(kv ...string) url.Values {
-	v := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		v.Add(kv[i], kv[i+1])
-	}
-	return v
-}
+var (
+	patient     = fixture.Patient
+	observation = fixture.Observation
+	values      = fixture.Values
+)

@@ -123,7 +123,7 @@ func TestClientErrorsNotRetried(t *testing.T) {
 	if _, err := a.Read(ctx, "Patient", "nobody"); !errors.Is(err, fhir.ErrNotFound) {
 		t.Errorf("missing read: err = %v, want ErrNotFound", err)
 	}
-	if n := len(up.Requests()); n != 2 || len(sleeper.Waits()) != 0 {
+	if n := len(up.requests("")); n != 2 || len(sleeper.Waits()) != 0 {
 		t.Errorf("%d requests, waits %v; a 4xx must not be retried", n, sleeper.Waits())
 	}
 }
@@ -187,7 +187,7 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	if !open.RetryAt.Equal(opened.Add(30 * time.Second)) {
 		t.Errorf("RetryAt = %v, want %v", open.RetryAt, opened.Add(30*time.Second))
 	}
-	if n := len(up.Requests()); n != 3 {
+	if n := len(up.requests("")); n != 3 {
 		t.Errorf("requests = %d; an open circuit must not reach the upstream", n)
 	}
 

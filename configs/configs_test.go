@@ -47,6 +47,10 @@ func TestPlatformQuirks(t *testing.T) {
 		if p.PreviousRelation == "" {
 			t.Errorf("%s: previousRelation is not set", file)
 		}
+		// Each shipped platform has its own adapter package, adapters/<name>.
+		if p.Adapter != p.Name {
+			t.Errorf("%s names adapter %q; the shipped files name their own", file, p.Adapter)
+		}
 		platforms[p.Name] = p
 	}
 	if names := slices.Sorted(maps.Keys(platforms)); !slices.Equal(names, []string{"athena", "cerner", "epic", "smart"}) {

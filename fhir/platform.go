@@ -3,6 +3,7 @@ package fhir
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 
 	"gopkg.in/yaml.v3"
@@ -15,6 +16,13 @@ type Platform struct {
 	// Name is the platform key: epic, cerner, athena, smart.
 	Name    string `yaml:"name" json:"name"`
 	Display string `yaml:"display" json:"display"`
+
+	// Adapter names the code that goes with this data where the data cannot
+	// say what to do: the platform adapter registered under that name
+	// (package adapters). Empty means the platform's own name; naming
+	// another lets several platform files, such as a vendor's test and
+	// production sites, share one adapter.
+	Adapter string `yaml:"adapter" json:"adapter"`
 
 	Search SearchQuirks `yaml:"search" json:"search"`
 
@@ -80,6 +88,9 @@ func (p Platform) Validate() error {
 	if p.Name == "" {
 		return fmt.Errorf("fhir: platform quirks: name is required")
 	}
+	if p.Adapter != "" && !adapterName.MatchString(p.Adapter) {
+		return fmt.Errorf("fhir: platform %s: adapter %q is not a name (lowercase letters, digits and hyphens)", p.Name, p.Adapter)
+	}
 	if p.Search.MaxCount < 0 || p.Search.DefaultCount < 0 {
 		return fmt.Errorf("fhir: platform %s: search counts must not be negative", p.Name)
 	}
@@ -102,6 +113,19 @@ func (p Platform) Validate() error {
 		return fmt.Errorf("fhir: platform %s: backendClientAuth %q is not supported", p.Name, p.Auth.BackendClientAuth)
 	}
 	return nil
+}
+
+// adapterName is the form of an adapter's name, as its platform files and
+// its package are named.
+var adapterName = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// AdapterName returns the name of the adapter the platform's data goes with:
+// Adapter, or the platform's name when Adapter is empty.
+func (p Platform) AdapterName() string {
+	if p.Adapter != "" {
+		return p.Adapter
+	}
+	return p.Name
 }
 
 // CheckSearch reports why the platform would refuse a search of typ with the

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portalgate/portalgate/adapters"
+	_ "github.com/portalgate/portalgate/adapters/all"
 	"github.com/portalgate/portalgate/fhir"
 	"github.com/portalgate/portalgate/fhir/fhirtest"
 	"github.com/portalgate/portalgate/fhir/synth"

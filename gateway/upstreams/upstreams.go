@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portalgate/portalgate/adapters"
+	_ "github.com/portalgate/portalgate/adapters/all" // the code of every platform the configuration may name
 	"github.com/portalgate/portalgate/fhir"
 	"github.com/portalgate/portalgate/gateway/records"
 	"github.com/portalgate/portalgate/gateway/store"
