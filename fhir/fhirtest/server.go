@@ -108,6 +108,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.add(*entry)
 	})
 	defer logRequest()
+	// Logged as the status goes out, before any of the body: a client that has read the
+	// reply finds its request in the log.
+	sw.onStatus = logRequest
 	r = r.WithContext(withLogEntry(WithBaseURL(r.Context(), s.base(r)), entry))
 
 	faults := s.Faults()
@@ -333,20 +336,28 @@ func (s *Server) draw() float64 {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// onStatus runs once the status is known, before it is sent.
+	onStatus func()
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.setStatus(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.setStatus(http.StatusOK)
 	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) setStatus(code int) {
+	if w.status != 0 {
+		return
+	}
+	w.status = code
+	if w.onStatus != nil {
+		w.onStatus()
+	}
 }
 
 // Unwrap lets http.ResponseController reach the connection (Hijack, Flush).
